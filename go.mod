@@ -1,0 +1,13 @@
+module github.com/witness-media/witness
+
+go 1.26
+
+require (
+	github.com/asticode/go-astiav v0.16.0 // indirect
+	github.com/asticode/go-astikit v0.42.0 // indirect
+	github.com/go-gst/go-glib v1.4.0 // indirect
+	github.com/go-gst/go-gst v1.4.0 // indirect
+	github.com/yalue/onnxruntime_go v1.35.0 // indirect
+	gocv.io/x/gocv v0.32.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
