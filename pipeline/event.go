@@ -39,15 +39,15 @@ func (s *Severity) UnmarshalText(b []byte) error {
 	return fmt.Errorf("%w: severity %q", ErrUnsupported, b)
 }
 
-// Source says who produced an Event: the engine's own analyzers (auto), a
+// Origin says who produced an Event: the engine's own analyzers (auto), a
 // person (manual marker), or an integrator's plugin.
-type Source string
+type Origin string
 
-// Event sources.
+// Event origins.
 const (
-	SourceAuto   Source = "auto"
-	SourceManual Source = "manual"
-	SourcePlugin Source = "plugin"
+	OriginAuto   Origin = "auto"
+	OriginManual Origin = "manual"
+	OriginPlugin Origin = "plugin"
 )
 
 // Event is what analyzers emit and recordings store as markers (打点). Media
@@ -55,7 +55,7 @@ const (
 type Event struct {
 	Kind        string          `json:"kind"` // e.g. "face.missing", "light.dark"
 	Severity    Severity        `json:"severity"`
-	Source      Source          `json:"source"`
+	Source      Origin          `json:"source"`
 	MediaTime   time.Duration   `json:"media_time_ns"`
 	WallTime    time.Time       `json:"wall_time"`
 	Room        string          `json:"room,omitempty"`
@@ -69,7 +69,7 @@ func (e *Event) Validate() error {
 		return fmt.Errorf("%w: event without kind", ErrInvalidFrame)
 	}
 	switch e.Source {
-	case SourceAuto, SourceManual, SourcePlugin:
+	case OriginAuto, OriginManual, OriginPlugin:
 	default:
 		return fmt.Errorf("%w: event source %q", ErrUnsupported, e.Source)
 	}
