@@ -23,14 +23,14 @@ import (
 
 // Sentinel errors.
 var (
-	ErrStateTimeout = errors.New("gstreamer state change timed out")
-	ErrStateChange  = errors.New("gstreamer state change failed")
-	ErrEOSTimeout   = errors.New("pipeline frozen: EOS not reached before the watchdog fired")
-	ErrParse        = errors.New("invalid pipeline description")
-	ErrNoElement    = errors.New("no such element in pipeline")
+	ErrStateTimeout  = errors.New("gstreamer state change timed out")
+	ErrStateChange   = errors.New("gstreamer state change failed")
+	ErrEOSTimeout    = errors.New("pipeline frozen: EOS not reached before the watchdog fired")
+	ErrParse         = errors.New("invalid pipeline description")
+	ErrNoElement     = errors.New("no such element in pipeline")
 	ErrMissingPlugin = errors.New("gstreamer element not installed")
-	ErrFlow         = errors.New("gstreamer refused data")
-	ErrClosed       = errors.New("pipeline closed")
+	ErrFlow          = errors.New("gstreamer refused data")
+	ErrClosed        = errors.New("pipeline closed")
 )
 
 // BusError is an ERROR message from the bus: which element, what it said and
