@@ -367,3 +367,19 @@ func BenchmarkQueuePushPop(b *testing.B) {
 		_, _ = q.Pop(ctx)
 	}
 }
+
+func TestSamplerKeepsRequestedRate(t *testing.T) {
+	s, err := NewStage("sample", Params{"fps": 5})
+	must(t, err)
+	kept := 0
+	for i := 0; i < 100; i++ { // 4 s at 25 fps
+		p := Packet{Video: &VideoFrame{PTS: time.Duration(i) * 40 * time.Millisecond}}
+		must(t, s.Process(context.Background(), p, func(Packet) { kept++ }))
+	}
+	if kept != 20 {
+		t.Fatalf("kept %d frames of 4 s, want 20 at 5 fps", kept)
+	}
+	if _, err := NewStage("sample", Params{"fps": 0}); err == nil {
+		t.Fatal("fps 0 accepted")
+	}
+}
