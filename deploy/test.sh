@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite. Run deploy/setup.sh first (the README's test command
+# does both). Static checks, the race detector on packages with concurrency,
+# then every package's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2, supports Go 1.26
+GOBIN_DIR="$(go env GOPATH)/bin"
+if ! "$GOBIN_DIR/staticcheck" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+  step "installing staticcheck $STATICCHECK_VERSION"
+  GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+[ -z "$unformatted" ] || { echo "gofmt needed: $unformatted"; exit 1; }
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+"$GOBIN_DIR/staticcheck" ./...
+
+step "go test -race (core packages with concurrency)"
+go test -race -count=1 -timeout 15m ./pipeline/... ./analyzers/... ./internal/...
+
+step "go test ./..."
+go test -count=1 -timeout 20m ./...

@@ -1,0 +1,5 @@
+//go:build !race
+
+package gst
+
+const raceEnabled = false
