@@ -24,7 +24,7 @@ RUNTIME_PKGS=(
 )
 # Tests: reference tools (ffmpeg/ffprobe), speech and sound generation, and
 # real face photos shipped by Debian for detector tests.
-TEST_PKGS=(ffmpeg espeak-ng sox python3-skimage)
+TEST_PKGS=(ffmpeg espeak-ng sox bc python3-skimage)
 # npm is only needed when the machine has no Node.js of its own.
 command -v npm >/dev/null 2>&1 || TEST_PKGS+=(npm)
 
