@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/witness-media/witness/internal/demo"
@@ -39,7 +38,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	o := demo.Options{
 		Width: cfg.Demo.Width, Height: cfg.Demo.Height, FPS: cfg.Demo.FPS, Duration: cfg.Demo.Duration,
-		Output: cfg.Demo.Output, QueueSize: cfg.Pipeline.QueueSize,
+		Output: cfg.DemoOutput(), QueueSize: cfg.Pipeline.QueueSize,
 		GST: gst.Options{StateTimeout: cfg.Pipeline.StateTimeout, EOSTimeout: cfg.Pipeline.EOSTimeout},
 	}
 	if *width > 0 {
@@ -56,9 +55,6 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *out != "" {
 		o.Output = *out
-	}
-	if o.Output == "" {
-		o.Output = filepath.Join(cfg.DataDir, "demo.mp4")
 	}
 	start := time.Now()
 	res, err := demo.Run(ctx, o, log)

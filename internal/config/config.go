@@ -1,0 +1,115 @@
+// Package config is Witness's one configuration tree. It is built in layers,
+// each overriding the one before:
+//
+//  1. code defaults ([Default]);
+//  2. a YAML file, decoded strictly: an unknown or misspelt key is an error
+//     naming the key and its line, because a silently ignored typo in a bank's
+//     deployment is a setting that was never applied;
+//  3. environment variables WITNESS_<SECTION>_<FIELD>, generated from the
+//     yaml tags so that no knob can be forgotten;
+//  4. [Config.Validate], which reports every problem at once.
+//
+// Only knobs that some code reads belong here; witness.sample.yaml at the
+// repository root documents each one at its default.
+package config
+
+import (
+	"bytes"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. Every field has a snake_case yaml tag;
+// a test enforces it, since a misspelt tag (`ymal:`) silently makes a field
+// unreachable from the file.
+type Config struct {
+	Log      LogConfig      `yaml:"log"`      // logging of the witness process
+	DataDir  string         `yaml:"data_dir"` // where recordings and other outputs are written
+	Models   ModelsConfig   `yaml:"models"`   // where AI models and ONNX Runtime come from
+	Pipeline PipelineConfig `yaml:"pipeline"` // media pipeline limits and timeouts
+	Demo     DemoConfig     `yaml:"demo"`     // the `witness demo` job
+}
+
+// LogConfig configures the process logger (see internal/logging).
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error
+	Format string `yaml:"format"` // text (human-readable) or json (for log collectors)
+}
+
+// ModelsConfig says where models and the ONNX Runtime library are found.
+// Empty strings defer to the models package, which also reads
+// WITNESS_MODELS_DIR and WITNESS_ORT_LIB itself.
+type ModelsConfig struct {
+	Dir            string `yaml:"dir"`              // model cache directory; "" = the models package's default cache dir
+	ORTLibrary     string `yaml:"ort_library"`      // path to the ONNX Runtime shared library; "" = the pulled library
+	IntraOpThreads int    `yaml:"intra_op_threads"` // ONNX Runtime threads per inference; 1 keeps many concurrent calls from oversubscribing CPUs
+}
+
+// PipelineConfig bounds the media pipeline so that a slow or stuck stage
+// degrades one call instead of blocking media or hanging the process.
+type PipelineConfig struct {
+	QueueSize    int           `yaml:"queue_size"`    // frames buffered between stages before dropping (or blocking, for lossless stages)
+	StateTimeout time.Duration `yaml:"state_timeout"` // limit on every GStreamer state change; past it the pipeline is reported frozen
+	EOSTimeout   time.Duration `yaml:"eos_timeout"`   // watchdog for a graceful end: how long to wait for EOS to reach the sinks
+}
+
+// DemoConfig configures `witness demo`, the synthetic two-participant job.
+type DemoConfig struct {
+	Width    int           `yaml:"width"`    // composited output width in pixels (320-1920, a multiple of 4)
+	Height   int           `yaml:"height"`   // output height in pixels (180-1080, even)
+	FPS      int           `yaml:"fps"`      // frames per second (7-30)
+	Duration time.Duration `yaml:"duration"` // length of the generated call
+	Output   string        `yaml:"output"`   // output MP4 path; "" = <data_dir>/demo.mp4
+}
+
+// Default returns the built-in configuration. witness.sample.yaml must equal
+// it (TestSampleConfigMatchesDefaults).
+func Default() Config {
+	return Config{
+		Log: LogConfig{
+			Level:  "info",
+			Format: "text",
+		},
+		DataDir: "./data",
+		Models: ModelsConfig{
+			IntraOpThreads: 1,
+		},
+		Pipeline: PipelineConfig{
+			QueueSize:    8,
+			StateTimeout: 15 * time.Second,
+			EOSTimeout:   30 * time.Second,
+		},
+		Demo: DemoConfig{
+			Width:    640,
+			Height:   360,
+			FPS:      25,
+			Duration: 5 * time.Second,
+		},
+	}
+}
+
+// DemoOutput is the path `witness demo` writes to: demo.output, or
+// demo.mp4 under data_dir when that is empty.
+func (c Config) DemoOutput() string {
+	if c.Demo.Output != "" {
+		return c.Demo.Output
+	}
+	return filepath.Join(c.DataDir, "demo.mp4")
+}
+
+// YAML renders the configuration, e.g. for `witness config print`. Durations
+// come out as strings ("15s"), so the output loads back unchanged.
+func (c Config) YAML() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,75 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/witness-media/witness/internal/logging"
+)
+
+// Limits checked by Validate.
+const (
+	minFPS, maxFPS       = 7, 30     // the video frame rates Witness supports for calls
+	minWidth, maxWidth   = 320, 1920 // 180p to 1080p at 16:9
+	minHeight, maxHeight = 180, 1080
+	// minDemoDuration matches internal/demo: shorter runs give the
+	// encoder too few frames to produce a playable file.
+	minDemoDuration = 200 * time.Millisecond
+)
+
+// Validate checks every value and returns all problems at once, joined with
+// errors.Join, each wrapping [ErrInvalid] and naming its dotted key, so one
+// `witness config check` run is enough to fix a file.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key string, value any, want string) {
+		if s, ok := value.(string); ok {
+			value = fmt.Sprintf("%q", s)
+		}
+		errs = append(errs, fmt.Errorf("%s: %w value %v: want %s", key, ErrInvalid, value, want))
+	}
+
+	// The logging package owns the accepted spellings, so config and
+	// logger cannot disagree.
+	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
+		bad("log.level", c.Log.Level, "debug, info, warn or error")
+	}
+	if err := logging.CheckFormat(c.Log.Format); err != nil {
+		bad("log.format", c.Log.Format, "text or json")
+	}
+
+	if c.DataDir == "" {
+		bad("data_dir", c.DataDir, "a directory")
+	}
+
+	if c.Models.IntraOpThreads < 1 {
+		bad("models.intra_op_threads", c.Models.IntraOpThreads, "at least 1")
+	}
+
+	if c.Pipeline.QueueSize < 1 {
+		bad("pipeline.queue_size", c.Pipeline.QueueSize, "at least 1")
+	}
+	if c.Pipeline.StateTimeout <= 0 {
+		bad("pipeline.state_timeout", c.Pipeline.StateTimeout, "more than 0s")
+	}
+	if c.Pipeline.EOSTimeout <= 0 {
+		bad("pipeline.eos_timeout", c.Pipeline.EOSTimeout, "more than 0s")
+	}
+
+	// The demo composites two participants side by side, each half the
+	// width; the encoder needs even dimensions, hence the multiples.
+	if w := c.Demo.Width; w < minWidth || w > maxWidth || w%4 != 0 {
+		bad("demo.width", w, fmt.Sprintf("%d to %d, a multiple of 4", minWidth, maxWidth))
+	}
+	if h := c.Demo.Height; h < minHeight || h > maxHeight || h%2 != 0 {
+		bad("demo.height", h, fmt.Sprintf("%d to %d, even", minHeight, maxHeight))
+	}
+	if f := c.Demo.FPS; f < minFPS || f > maxFPS {
+		bad("demo.fps", f, fmt.Sprintf("%d to %d", minFPS, maxFPS))
+	}
+	if c.Demo.Duration < minDemoDuration {
+		bad("demo.duration", c.Demo.Duration, "at least "+minDemoDuration.String())
+	}
+	return errors.Join(errs...)
+}
