@@ -23,8 +23,8 @@ RUNTIME_PKGS=(
   fonts-noto-cjk
 )
 # Tests: reference tools (ffmpeg/ffprobe), speech and sound generation, and
-# real face photos shipped by Debian for detector tests.
-TEST_PKGS=(ffmpeg espeak-ng sox bc python3-skimage)
+# real face photos shipped by Debian (opencv-doc) for detector tests.
+TEST_PKGS=(ffmpeg espeak-ng sox bc opencv-doc)
 # npm is only needed when the machine has no Node.js of its own.
 command -v npm >/dev/null 2>&1 || TEST_PKGS+=(npm)
 
