@@ -32,7 +32,7 @@ func runProbe(_ context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("%w: witness probe [--json] FILE...", errUsage)
+		return fmt.Errorf("%w: want at least one file: witness probe [--json] FILE", errUsage)
 	}
 	var first error
 	failed := 0
