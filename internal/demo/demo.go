@@ -178,9 +178,11 @@ func Run(ctx context.Context, o Options, log *slog.Logger) (*Result, error) {
 	if err := capture.Start(ctx); err != nil {
 		return nil, err
 	}
-	if err := g.Run(ctx); err != nil {
-		_ = encode.Stop(ctx) // finalise what was recorded before reporting
-		return nil, err
+	if err := g.Run(ctx); err != nil || ctx.Err() != nil {
+		// Interrupted or failed: still finalise what was recorded (EOS under
+		// the watchdog) so the evidence file is complete up to this point.
+		stopErr := encode.Stop(context.WithoutCancel(ctx))
+		return nil, errors.Join(err, ctx.Err(), stopErr)
 	}
 	// The graph ended both appsrcs; wait for the muxer to finish the file.
 	if err := encode.Wait(ctx); err != nil {

@@ -57,3 +57,39 @@ func TestDemoRejectsBadOptions(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestDemoInterruptedStillFinalisesFile cancels the job mid-way: the error
+// says so, and the file written so far is a complete, decodable MP4.
+func TestDemoInterruptedStillFinalisesFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cut.mp4")
+	ctx, cancel := context.WithCancel(context.Background())
+	o := Options{Width: 320, Height: 180, FPS: 25, Duration: 60 * time.Second, Output: out, QueueSize: 8}
+	done := make(chan error, 1)
+	go func() { _, err := Run(ctx, o, nil); done <- err }()
+	// Wait until the muxer has written at least one fragment.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if fi, err := os.Stat(out); err == nil && fi.Size() > 50_000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no output appeared")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	b, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", out).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe: %v %s", err, b)
+	}
+	d, _ := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+	if d < 1 || d > 59 {
+		t.Fatalf("interrupted file lasts %.2f s", d)
+	}
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-i", out, "-f", "null", "-").CombinedOutput(); err != nil || len(b) > 0 {
+		t.Fatalf("interrupted file does not decode cleanly: %v %s", err, b)
+	}
+}
