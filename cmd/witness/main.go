@@ -34,6 +34,10 @@ func register(name string, c command) {
 // errUsage marks errors caused by how the command was called (exit code 2).
 var errUsage = errors.New("usage")
 
+// exitCoder lets a command's error choose its exit code (e.g. qc's 3 for a
+// warning verdict); other errors exit 1, usage errors 2.
+type exitCoder interface{ ExitCode() int }
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: witness <command> [flags] [args]")
 	fmt.Fprintln(w, "commands:")
@@ -67,8 +71,14 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(stderr, "witness %s: %v\n", args[0], err)
-		if errors.Is(err, errUsage) {
+		if msg := err.Error(); msg != "" { // an outcome such as a QC warning carries no message
+			fmt.Fprintf(stderr, "witness %s: %s\n", args[0], msg)
+		}
+		var ec exitCoder
+		switch {
+		case errors.As(err, &ec):
+			return ec.ExitCode()
+		case errors.Is(err, errUsage):
 			return 2
 		}
 		return 1
