@@ -24,7 +24,7 @@ step "staticcheck"
 "$GOBIN_DIR/staticcheck" ./...
 
 step "go test -race (core packages with concurrency)"
-go test -race -count=1 -timeout 15m ./pipeline/... ./analyzers/... ./internal/... ./models/
+go test -race -count=1 -timeout 15m ./pipeline/... ./analyzers/... ./internal/... ./models/ ./qc/ ./mixer/ ./watermark/
 
 step "go test ./..."
 go test -count=1 -timeout 20m ./...
