@@ -124,13 +124,21 @@ func (f *VideoFrame) RGBAt(x, y int) (r, g, b uint8) {
 // Luma returns the mean BT.601 luma of the frame (0..255), sampling every
 // step-th pixel in both directions; analyzers use it for light checks.
 func (f *VideoFrame) Luma(step int) float64 {
+	return f.RegionLuma(0, 0, f.Width, f.Height, step)
+}
+
+// RegionLuma is Luma over the rectangle [x0,x1) x [y0,y1), clipped to the
+// frame (a participant's region of a composite, a face box).
+func (f *VideoFrame) RegionLuma(x0, y0, x1, y1, step int) float64 {
 	if step < 1 {
 		step = 1
 	}
+	x0, y0 = max(x0, 0), max(y0, 0)
+	x1, y1 = min(x1, f.Width), min(y1, f.Height)
 	var sum float64
 	var n int
-	for y := 0; y < f.Height; y += step {
-		for x := 0; x < f.Width; x += step {
+	for y := y0; y < y1; y += step {
+		for x := x0; x < x1; x += step {
 			if f.Format == PixelI420 || f.Format == PixelGray {
 				sum += float64(f.Data[y*f.Stride[0]+x])
 			} else {

@@ -73,19 +73,7 @@ func New(_ analyzers.Session, raw pipeline.Params) (analyzers.Analyzer, error) {
 func (a *analyzer) roiLuma(f *pipeline.VideoFrame) float64 {
 	x0, y0 := int(a.p.ROI[0]*float64(f.Width)), int(a.p.ROI[1]*float64(f.Height))
 	x1, y1 := int((a.p.ROI[0]+a.p.ROI[2])*float64(f.Width)), int((a.p.ROI[1]+a.p.ROI[3])*float64(f.Height))
-	var sum float64
-	n := 0
-	for y := y0; y < y1; y += a.p.Step {
-		for x := x0; x < x1; x += a.p.Step {
-			r, g, b := f.RGBAt(x, y)
-			sum += 0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)
-			n++
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	return sum / float64(n)
+	return f.RegionLuma(x0, y0, x1, y1, a.p.Step)
 }
 
 func (a *analyzer) Video(f *pipeline.VideoFrame, emit func(pipeline.Event)) error {
