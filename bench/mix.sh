@@ -4,17 +4,27 @@
 # (GOP 50), AAC 96 kbit/s, fragmented MP4, and the same four watermarks
 # (text, timestamp, location, PNG logo), for the 2-split, PiP and 4-split
 # layouts (ffmpeg: scale/crop + xstack/overlay + drawtext + overlay + amix).
-# Prints wall and CPU seconds, the speed ratio (ffmpeg wall / witness wall,
-# >1 = witness faster) and CPU-seconds per recorded minute.
+# Both sides scale bilinearly and run x264 with the same rate control
+# (x264enc's default is ABR with a VBV of 1500 kbit/s max rate and a
+# 600 ms buffer, so ffmpeg gets -maxrate 1500k -bufsize 900k); the x264
+# option strings of the two outputs are compared and printed.
+# Each layout runs REPS times (default 3), witness and ffmpeg interleaved;
+# prints the median wall and CPU seconds, the speed ratio (ffmpeg wall /
+# witness wall, >1 = witness faster) and CPU-seconds per recorded minute.
 #
-#   bench/mix.sh [SECONDS]
+#   [REPS=3] [WITNESS=binary] bench/mix.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
+reps=${REPS:-3}
 command -v ffmpeg >/dev/null || { echo "ffmpeg not found: run deploy/setup.sh" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/witness" ./cmd/witness
+if [ -n "${WITNESS:-}" ]; then # another build to compare, e.g. WITNESS=/tmp/old/witness
+  cp "$WITNESS" "$tmp/witness"
+else
+  go build -o "$tmp/witness" ./cmd/witness
+fi
 font=$(fc-match "Noto Sans CJK SC" --format='%{file}')
 
 # Inputs: four participants of different sizes/rates, each with its own tone.
@@ -47,7 +57,7 @@ dt() { # drawtext with the same font, size and margins as the watermark spec
   echo "drawtext=fontfile=$font:fontsize=24:fontcolor=white@0.8:borderw=1:bordercolor=black@0.8:$1"
 }
 marks="$(dt "text='某银行 双录 Witness':x=w-tw-16:y=h-th-16"),$(dt "text='%{pts\\:localtime\\:$start}':x=16:y=16"),$(dt "text='天津市河西区 39.10N 117.20E':x=16:y=h-th-16")"
-cover() { echo "scale=$1:$2:force_original_aspect_ratio=increase,crop=$1:$2,setsar=1,fps=25"; }
+cover() { echo "scale=$1:$2:force_original_aspect_ratio=increase:flags=bilinear,crop=$1:$2,setsar=1,fps=25"; }
 ff() { # layout
   local v a layout=$1
   case $layout in
@@ -65,7 +75,7 @@ ff() { # layout
   for r in "$@"; do args+=(-i "$tmp/$r.mp4"); done
   echo "$v;[$n:v]scale=-1:80[logo];[m]$marks[t];[t][logo]overlay=W-w-16:16,format=yuv420p[vout];$a" >"$tmp/ff.filter"
   TZ=Asia/Shanghai ffmpeg -nostdin -y -v error "${args[@]}" -i "$tmp/logo.png" -filter_complex_script "$tmp/ff.filter" \
-    -map "[vout]" -map "[aout]" -c:v libx264 -preset veryfast -b:v 1500k -g 50 -r 25 -c:a aac -b:a 96k -ar 48000 \
+    -map "[vout]" -map "[aout]" -c:v libx264 -preset veryfast -b:v 1500k -maxrate 1500k -bufsize 900k -g 50 -r 25 -c:a aac -b:a 96k -ar 48000 \
     -movflags +frag_keyframe+empty_moov -frag_duration 1000000 "$tmp/ff-$layout.mp4"
 }
 wit() { # layout
@@ -82,11 +92,17 @@ measure() { # name, command... ; prints "name wall cpu" (cpu = user + sys of the
   echo "$name $(awk '{print $1, $2 + $3}' <<<"$t")"
 }
 
-echo "mix 1280x720 25 fps, x264 veryfast 1500 kbit/s, AAC 96k, fMP4, text+timestamp+location+logo; ${secs}s inputs; $(nproc) CPUs"
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+echo "mix 1280x720 25 fps, x264 veryfast 1500 kbit/s, AAC 96k, fMP4, text+timestamp+location+logo; ${secs}s inputs; $(nproc) CPUs; median of $reps"
 printf "%-13s %9s %9s %9s %9s %7s %11s %11s\n" layout wit_wall wit_cpu ff_wall ff_cpu speed wit_cpu/min ff_cpu/min
 for l in side-by-side pip grid-4; do
-  read -r _ ww wc < <(measure "wit-$l" wit "$l")
-  read -r _ fw fc < <(measure "ff-$l" ff "$l")
+  wws="" wcs="" fws="" fcs=""
+  for _ in $(seq "$reps"); do
+    read -r _ ww wc < <(measure "wit-$l" wit "$l")
+    read -r _ fw fc < <(measure "ff-$l" ff "$l")
+    wws+=" $ww" wcs+=" $wc" fws+=" $fw" fcs+=" $fc"
+  done
+  ww=$(median <<<"$wws") wc=$(median <<<"$wcs") fw=$(median <<<"$fws") fc=$(median <<<"$fcs")
   awk -v l="$l" -v ww="$ww" -v wc="$wc" -v fw="$fw" -v fc="$fc" -v s="$secs" 'BEGIN {
     printf "%-13s %9.2f %9.2f %9.2f %9.2f %6.2fx %11.1f %11.1f\n", l, ww, wc, fw, fc, fw/ww, wc*60/s, fc*60/s }'
   for f in "$tmp/wit-$l.mp4" "$tmp/ff-$l.mp4"; do # both outputs are real: same size, same length
@@ -96,3 +112,9 @@ for l in side-by-side pip grid-4; do
 done
 echo "outputs (codec,w,h / duration):"
 cat "$tmp/probe"
+x264opts() { strings -n 20 "$1" | grep -m1 -o 'x264 - core.*' | tr ' ' '\n' | grep = | sort; }
+if d=$(diff <(x264opts "$tmp/wit-grid-4.mp4") <(x264opts "$tmp/ff-grid-4.mp4")); then
+  echo "x264 options: identical ($(x264opts "$tmp/ff-grid-4.mp4" | grep -E '^(rc|bitrate|vbv_maxrate|vbv_bufsize|keyint|threads|trellis|subme|ref)=' | tr '\n' ' '))"
+else
+  echo "x264 options differ (< witness, > ffmpeg):"; echo "$d"
+fi

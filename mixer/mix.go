@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/witness-media/witness/pipeline"
 	"github.com/witness-media/witness/pipeline/av"
 	"github.com/witness-media/witness/pipeline/gst"
 	"github.com/witness-media/witness/watermark"
@@ -55,8 +56,11 @@ type Config struct {
 	Layout     *Layout
 	Alternates []*Layout // layouts SwitchLayout may move to while live
 	Switches   []Switch  // layout changes at media times (offline)
-	Inputs     []Input
-	Output     Output
+	// Pauses are intervals of the output (offline) that show the pause
+	// card and are silent; see pause.go. Live mixes use Pause/Resume.
+	Pauses []Pause
+	Inputs []Input
+	Output Output
 	// Duration of the output; 0 = until the longest input ends (offline)
 	// or until Stop (live).
 	Duration time.Duration
@@ -103,8 +107,16 @@ type Mix struct {
 	layout *Layout
 	total  time.Duration // known output length (0 when live without Duration)
 	live   bool
-	parts  []string // .part files written, renamed at the end
-	done   bool
+	parts  []string              // .part files written, renamed at the end
+	anims  []watermark.Animation // per-participant clocks
+	// Pauses (pause.go): the card's compositor pad, the markers so far,
+	// and the live pause in progress (pausedAt < 0: none).
+	pause       string
+	markers     []pipeline.Event
+	pausedAt    time.Duration
+	pausedWall  time.Time
+	markersFile string
+	done        bool
 }
 
 // New checks everything (layout, inputs by probing, watermarks, output
@@ -128,11 +140,14 @@ func New(cfg Config, log *slog.Logger) (*Mix, error) {
 			return nil, err
 		}
 	}
-	m := &Mix{cfg: cfg, log: log, layout: cfg.Layout, byName: map[string]*role{}}
+	m := &Mix{cfg: cfg, log: log, layout: cfg.Layout, byName: map[string]*role{}, pausedAt: -1}
 	if err := m.resolveInputs(); err != nil {
 		return nil, err
 	}
-	if err := gst.Require("compositor", "audiomixer", "videocrop", "imagefreeze", "textoverlay", "x264enc", "avenc_aac", "decodebin"); err != nil {
+	if err := m.validatePauses(); err != nil {
+		return nil, err
+	}
+	if err := gst.Require("compositor", "audiomixer", "videocrop", "videoconvertscale", "imagefreeze", "textoverlay", "x264enc", "avenc_aac", "decodebin"); err != nil {
 		return nil, err
 	}
 	launch, anims, err := m.build()
@@ -153,11 +168,15 @@ func New(cfg Config, log *slog.Logger) (*Mix, error) {
 			}
 		}
 	}
-	if err := watermark.Apply(p, anims); err != nil {
+	if err := watermark.Apply(p, append(anims, m.anims...)); err != nil {
 		p.Close()
 		return nil, err
 	}
 	if err := m.scheduleSwitches(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if err := m.schedulePauses(); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -337,12 +356,12 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 		p := newPad()
 		props[p] = []gst.Prop{{Name: "zorder", Value: 0}, {Name: "width", Value: w}, {Name: "height", Value: h}}
 		if bg.Image != "" && !m.live {
-			add("filesrc location=%s ! decodebin ! videoconvert ! videoscale ! video/x-raw,width=%d,height=%d ! imagefreeze num-buffers=%d ! video/x-raw,framerate=%d/1 ! mix.%s",
-				watermark.Quote(bg.Image), w, h, frames, fps, p)
+			add("filesrc location=%s ! decodebin ! videoconvertscale ! video/x-raw,format=I420,width=%d,height=%d,%s ! imagefreeze num-buffers=%d ! video/x-raw,framerate=%d/1 ! mix.%s",
+				watermark.Quote(bg.Image), w, h, composeColor, frames, fps, p)
 		} else if bg.Image != "" {
 			add("%s ! mix.%s", m.still(bgc, w, h, fmt.Sprintf("gdkpixbufoverlay location=%s overlay-width=%d overlay-height=%d", watermark.Quote(bg.Image), w, h)), p)
 		} else {
-			add("%s ! mix.%s", m.still(bgc, 16, 16, ""), p)
+			add("%s ! mix.%s", m.still(bgc, w, h, ""), p)
 		}
 	}
 
@@ -358,7 +377,9 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 			if s := m.slotOf(r.name); s != nil && s.Border.Color != "" {
 				bc, _ = ParseColor(s.Border.Color)
 			}
-			add("%s ! mix.%s", m.still(bc, 16, 16, ""), r.border)
+			// Drawn at its slot size: a tiny still would be scaled up by
+			// the compositor on every frame.
+			add("%s ! mix.%s", m.still(bc, max(pl.Border.W, 16), max(pl.Border.H, 16), ""), r.border)
 		}
 		r.holder = newPad()
 		hv := pl.Video
@@ -387,6 +408,10 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 					watermark.Quote(text), watermark.Quote(fmt.Sprintf("Noto Sans CJK SC %dpx", lf)), lf/2)), r.label)
 		}
 	}
+	if m.pausable() {
+		m.pause = newPad()
+		m.pauseLaunch(add, props, m.pause)
+	}
 	for pad, ps := range m.padProps(m.layout) {
 		if !strings.HasPrefix(pad, "crop_") { // element properties: set in New
 			props[pad] = append(props[pad], ps...)
@@ -398,8 +423,8 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 			pp = append(pp, fmt.Sprintf("%s::%s=%v", pad, p.Name, p.Value))
 		}
 	}
-	add("compositor name=mix background=black %s ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1 ! %s ! queue max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
-		strings.Join(pp, " "), w, h, fps, wm, o.videoEncoder(), vpad)
+	add("compositor name=mix background=black %s ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1,%s ! %s ! queue max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
+		strings.Join(pp, " "), w, h, fps, composeColor, wm, o.videoEncoder(), vpad)
 
 	// Audio: every input through its own volume into audiomixer, plus a
 	// silent source for the whole length so the track spans the video even
@@ -410,8 +435,12 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 			ap = append(ap, fmt.Sprintf("sink_%d::offset=%d", i, r.input.Offset.Nanoseconds()))
 		}
 	}
-	add("audiomixer name=amix %s ! audio/x-raw,rate=%d,channels=2 ! queue max-size-time=2000000000 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
-		strings.Join(ap, " "), audioRate, o.audioEncoder(), strings.Replace(apad, "%u", "0", 1))
+	silence := ""
+	if m.pausable() {
+		silence = fmt.Sprintf(" ! volume name=%s", pauseGain)
+	}
+	add("audiomixer name=amix %s ! audio/x-raw,rate=%d,channels=2%s ! queue max-size-time=2000000000 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
+		strings.Join(ap, " "), audioRate, silence, o.audioEncoder(), strings.Replace(apad, "%u", "0", 1))
 	blocks := -1
 	if frames > 0 {
 		blocks = int(math.Ceil(m.total.Seconds()*50)) + 1
@@ -425,6 +454,15 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 	}
 	return b.String(), anims, nil
 }
+
+// composeColor is the colorimetry of every picture the compositor sees and
+// of the composite (HD: BT.709, left-sited chroma as H.264 expects). With
+// one colorimetry throughout, compositor copies pictures in; a pad whose
+// colorimetry differed (SD sources default to BT.601, videotestsrc to JPEG
+// chroma siting) was converted by it, matrix and chroma, at full size on
+// every frame. Sources are converted once, in their own branch, while
+// being scaled to their slot.
+const composeColor = "colorimetry=bt709,chroma-site=mpeg2"
 
 // inputLaunch adds the decode (or generate) branches of one input: video
 // through a cropping videocrop to its compositor pad, audio through its gain
@@ -459,7 +497,16 @@ func (m *Mix) inputLaunch(add func(string, ...any), r *role, frames int) {
 		add("%s ! tee name=pv_%s", vsrc, n)
 		vsrc = fmt.Sprintf("pv_%s.", n)
 	}
-	add("%s ! queue max-size-buffers=10 max-size-bytes=0 max-size-time=0 ! videocrop name=%s ! mix.%s", vsrc, r.crop, r.video)
+	// Crop, convert and scale down here, in the branch's own thread, to
+	// the largest size any layout shows the role at: per-pixel work then
+	// happens at slot size, in parallel across inputs, and compositor only
+	// copies the picture in (its own pad scaling, through a generic
+	// converter, cost about twice as much and ran after the sizes were
+	// large). A layout that shows the role smaller is still scaled by the
+	// compositor pad.
+	sz := m.scaleSize(r)
+	add("%s ! queue max-size-buffers=10 max-size-bytes=0 max-size-time=0 ! videocrop name=%s ! videoconvertscale ! video/x-raw,format=I420,width=%d,height=%d,pixel-aspect-ratio=1/1,%s ! mix.%s",
+		vsrc, r.crop, sz.Width, sz.Height, composeColor, r.video)
 	if asrc == "" {
 		return
 	}
@@ -469,6 +516,20 @@ func (m *Mix) inputLaunch(add func(string, ...any), r *role, frames int) {
 	}
 	vol := fmt.Sprintf("volume name=gain_%s volume=%g mute=%v", n, gain, in.Mute)
 	add("%s ! queue max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 ! audioconvert ! audioresample ! %s ! amix.sink_%s", asrc, vol, audioPad(m, r))
+}
+
+// scaleSize is the size a role's picture is scaled to in its own branch:
+// its largest video rectangle over every layout of the mix (by area), even.
+func (m *Mix) scaleSize(r *role) Size {
+	var best Size
+	for _, l := range m.allLayouts() {
+		for _, p := range m.place(l) {
+			if p.Role == r.name && p.Video.W*p.Video.H > best.Width*best.Height {
+				best = Size{p.Video.W, p.Video.H}
+			}
+		}
+	}
+	return Size{max(best.Width&^1, 2), max(best.Height&^1, 2)}
 }
 
 // audioPad numbers audiomixer pads by role order so offsets can be set.
@@ -501,12 +562,16 @@ func (m *Mix) perParticipant(add func(string, ...any)) error {
 		if err != nil {
 			return err
 		}
-		if len(anims) > 0 {
-			// Moving marks need one animation per element; keep the
-			// single-track files to static marks rather than double the
-			// schedules.
-			wm = "identity"
+		for _, a := range anims {
+			if a.Clock == nil {
+				// Moving marks need one schedule per element; keep the
+				// single-track files to static marks and clocks rather
+				// than double the schedules.
+				wm, anims = "identity", nil
+				break
+			}
 		}
+		m.anims = append(m.anims, anims...)
 		add("pv_%s. ! queue max-size-buffers=10 max-size-bytes=0 max-size-time=0 ! videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! %s ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
 			n, r.size.Width&^1, r.size.Height&^1, wm, single.videoEncoder(), vpad)
 		if r.audio {
@@ -624,7 +689,7 @@ func (m *Mix) padProps(l *Layout) map[string][]gst.Prop {
 // so the file, from finishing.
 func (m *Mix) still(argb uint32, w, h int, overlay string) string {
 	fps := m.cfg.Output.FPS
-	caps := fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1", w&^1, h&^1, fps)
+	caps := fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,%s", w&^1, h&^1, fps, composeColor)
 	if overlay != "" {
 		overlay = " ! " + overlay
 	}
@@ -706,11 +771,17 @@ func (m *Mix) Stop(ctx context.Context) error {
 	if m.done {
 		return nil
 	}
+	if m.pausedAt >= 0 {
+		m.closePause() // stopped while paused: the pause runs to the end
+	}
 	if err := m.p.Stop(ctx); err != nil {
 		return m.fail(err)
 	}
 	m.done = true
-	return m.finish()
+	if err := m.finish(); err != nil {
+		return err
+	}
+	return m.writeMarkers()
 }
 
 // Close is the hard stop; files stay as .part.
@@ -764,6 +835,9 @@ func (m *Mix) Outputs() []string {
 		} else {
 			out = append(out, strings.TrimSuffix(p, ".part"))
 		}
+	}
+	if m.markersFile != "" {
+		out = append(out, m.markersFile)
 	}
 	return out
 }

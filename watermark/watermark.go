@@ -216,7 +216,7 @@ func align(pos, kind string) (h, v string, err error) {
 }
 
 // epoch returns the timestamp's start wall clock expressed in its zone but
-// labelled UTC (timeoverlay adds media time to a GDateTime and formats it;
+// labelled UTC (the clock adds media time to a GDateTime and formats it;
 // giving it local fields avoids relying on GLib's zone handling), and the
 // format with %Z/%z replaced by the zone's name and offset.
 func (m *Mark) epoch(now time.Time) (string, string, error) {
@@ -247,12 +247,20 @@ func (m *Mark) epoch(now time.Time) (string, string, error) {
 	return fake.Format("2006-01-02T15:04:05.000Z"), format, nil
 }
 
-// Animation is a property schedule that a moving mark needs applied once
-// the pipeline is built (see Apply).
+// Animation is what a mark needs applied once the pipeline is built (see
+// Apply): a property schedule (moving marks) or a clock (timestamps).
 type Animation struct {
 	Element  string
 	Property string
 	Keys     []gst.Keyframe
+	Clock    *Clock // set for a timestamp: Element's text is the clock
+}
+
+// Clock is a timestamp mark's text: Start (its zone's wall-clock fields,
+// labelled UTC) plus media time, in Format (strftime).
+type Clock struct {
+	Start  time.Time
+	Format string
 }
 
 // Launch returns the marks as a gst-launch fragment for w×h frames
@@ -329,10 +337,16 @@ func (m Mark) element(name string, w, h int, scale float64, total time.Duration,
 		if err != nil {
 			return "", nil, err
 		}
-		// running-time: media time from the start of this stream, whatever
-		// the PTS offset of a single track, paused by nothing but the media.
-		return fmt.Sprintf("timeoverlay name=%s time-mode=running-time show-times-as-dates=true datetime-epoch=%s datetime-format=%s halignment=%s valignment=%s %s",
-			name, epoch, Quote(format), ha, va, common), nil, nil
+		start, err := time.Parse("2006-01-02T15:04:05.000Z", epoch)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: start %q: %v", ErrSpec, epoch, err)
+		}
+		// A textoverlay whose text a pad probe sets from the running time
+		// (media time from the start of this stream, whatever the PTS
+		// offset of a single track): what timeoverlay draws, but rendered
+		// only when the text changes, once a second, not every frame.
+		return fmt.Sprintf("textoverlay name=%s text=\"\" halignment=%s valignment=%s %s", name, ha, va, common),
+			[]Animation{{Element: name, Clock: &Clock{Start: start, Format: format}}}, nil
 	case KindMoving:
 		period := m.Period
 		if period == 0 {
@@ -369,6 +383,12 @@ func zigzag(period, total time.Duration) []gst.Keyframe {
 // Apply installs the animations on a built pipeline (before Start).
 func Apply(p *gst.Pipeline, anims []Animation) error {
 	for _, a := range anims {
+		if a.Clock != nil {
+			if err := p.ClockText(a.Element, a.Clock.Start, a.Clock.Format); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := p.Schedule(a.Element, "", a.Property, gst.Linear, a.Keys); err != nil {
 			return err
 		}

@@ -39,13 +39,14 @@ var mixStderr io.Writer = os.Stderr
 
 func runMix(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("mix")
-	var ins, gains, labels, switches listFlag
+	var ins, gains, labels, switches, pauses listFlag
 	cfgPath := fs.String("config", "", "config file (YAML)")
 	layoutArg := fs.String("layout", "", "layout: built-in name ("+strings.Join(mixer.Builtins(), ", ")+") or YAML file")
 	fs.Var(&ins, "in", "input ROLE=PATH[@OFFSET] (repeat; PATH 'off' = camera off, shows the placeholder)")
 	fs.Var(&gains, "gain", "audio gain ROLE=FACTOR (repeat; 1 = unchanged)")
 	fs.Var(&labels, "label", "label text ROLE=TEXT (repeat)")
 	fs.Var(&switches, "switch", "layout change TIME=LAYOUT at a media time, e.g. 90s=pip (repeat)")
+	fs.Var(&pauses, "pause", "pause START-END on the output timeline, e.g. 1m30s-2m: pause card, silence, continuous timestamps, marked in OUT.markers.json (repeat)")
 	wmPath := fs.String("watermark", "", "watermark spec (YAML)")
 	out := fs.String("o", "", "output file (written as OUT.part, renamed when complete)")
 	size := fs.String("size", "", "output WIDTHxHEIGHT (default: the layout's canvas)")
@@ -121,6 +122,15 @@ func runMix(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		mc.Switches = append(mc.Switches, mixer.Switch{At: d, Layout: l})
+	}
+	for _, p := range pauses {
+		a, b, ok := strings.Cut(p, "-")
+		start, err1 := time.ParseDuration(a)
+		end, err2 := time.ParseDuration(b)
+		if !ok || err1 != nil || err2 != nil || end <= start {
+			return fmt.Errorf("%w: --pause %q (want START-END, e.g. 90s-2m)", errUsage, p)
+		}
+		mc.Pauses = append(mc.Pauses, mixer.Pause{At: start, Duration: end - start})
 	}
 	if *wmPath != "" {
 		if mc.Output.Watermarks, err = watermark.Load(*wmPath); err != nil {

@@ -43,12 +43,16 @@ func TestMixCommand(t *testing.T) {
 `), 0o644)
 	out := filepath.Join(dir, "out", "mix.mp4")
 	code, stdout, stderr := runCLI("mix", "--layout", "side-by-side", "--in", "agent="+red, "--in", "customer="+blue+"@500ms",
-		"--label", "agent=坐席 张三", "--gain", "customer=0.5", "--watermark", wm, "--size", "320x180", "--preset", "ultrafast", "-o", out)
+		"--label", "agent=坐席 张三", "--gain", "customer=0.5", "--watermark", wm, "--size", "320x180", "--preset", "ultrafast", "--pause", "1s-1.5s", "-o", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "wrote "+out) {
+	markers := filepath.Join(dir, "out", "mix.markers.json")
+	if !strings.Contains(stdout, "wrote "+out) || !strings.Contains(stdout, "wrote "+markers) {
 		t.Fatalf("stdout %q", stdout)
+	}
+	if b, err := os.ReadFile(markers); err != nil || !strings.Contains(string(b), `"kind": "recording.paused"`) || !strings.Contains(string(b), `"duration_ns": 500000000`) {
+		t.Fatalf("markers %v: %s", err, b)
 	}
 	if _, err := os.Stat(out + ".part"); err == nil {
 		t.Fatal(".part left behind")
@@ -86,6 +90,8 @@ func TestMixBadInputs(t *testing.T) {
 		{"unreadable watermark image", []string{"--layout", "single", "--in", "agent=" + red, "--watermark", badWM}, "unreadable watermark image"},
 		{"no video stream", []string{"--layout", "side-by-side", "--in", "agent=" + red, "--in", "customer=" + voice}, "voice.m4a has no video stream"},
 		{"bad in flag", []string{"--layout", "single", "--in", "agent"}, "want ROLE=PATH"},
+		{"bad pause flag", []string{"--layout", "single", "--in", "agent=" + red, "--pause", "2s-1s"}, "want START-END"},
+		{"pause past the end", []string{"--layout", "single", "--in", "agent=" + red, "--pause", "1s-5s"}, "ends after the output"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runCLI(append(append([]string{"mix"}, tc.args...), "-o", out)...)
