@@ -14,7 +14,8 @@
 #                            (how such scripts are usually sped up)
 #
 # and prints wall times, speed (x real time) and the ratios the issue sets
-# targets for: witness/decode-only <= 1.3 and filter-chain/witness >= 3.
+# targets for: witness/decode-only <= 1.3 and filter-chain/witness >= 3,
+# plus the CPU time (user + sys) of the decode-only and witness runs.
 # Every tool uses its default thread count (FFmpeg picks from the CPUs).
 #
 # Not quite the same work: witness also hashes the file (sha256), measures
@@ -78,17 +79,19 @@ cat "$clip" >/dev/null
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # run NAME CMD...: times CMD once, keeps its output in $tmp/NAME.txt and
-# appends the time to all[NAME].
-declare -A secs all
+# appends the wall time to all[NAME] and the CPU time (user + sys, which
+# another process's load disturbs less) to cpu[NAME].
+declare -A secs all cpu
 run() {
 	local name=$1
 	shift
 	echo "timing: $name"
-	local t0 rc=0
+	local t0 rc=0 TIMEFORMAT='%U %S'
 	t0=$(now)
-	"$@" >"$tmp/$name.txt" 2>&1 || rc=$?
+	{ time "$@" >"$tmp/$name.txt" 2>&1 || rc=$?; } 2>"$tmp/$name.cpu"
 	secs[$name]=$(since "$t0")
 	all[$name]="${all[$name]:-} ${secs[$name]}"
+	cpu[$name]="${cpu[$name]:-} $(awk '{ printf "%.2f", $1 + $2 }' "$tmp/$name.cpu")"
 	# witness qc exits 3 on a warning verdict and 1 on fail; both are
 	# results, not tool failures (the report says what it found).
 	if [[ $rc -ne 0 && ! ($name == witness && ($rc -eq 1 || $rc -eq 3)) ]]; then
@@ -116,6 +119,12 @@ echo "witness qc said:"
 sed 's/^/  /' "$tmp/witness.txt"
 echo
 echo "runs: decode-only${all[decode]} s; witness qc${all[witness]} s (medians below)"
+# shellcheck disable=SC2086
+cd_=$(median ${cpu[decode]})
+# shellcheck disable=SC2086
+cw_=$(median ${cpu[witness]})
+echo "CPU (user+sys): decode-only${cpu[decode]} s; witness qc${cpu[witness]} s;" \
+	"medians $cd_ / $cw_ s, ratio $(awk -v w="$cw_" -v d="$cd_" 'BEGIN { printf "%.2f", w / d }')"
 printf '%-58s %9s %9s\n' "tool (${dur%.*}s of ${SIZE} 25 fps H.264 + AAC)" "seconds" "x realtime"
 for name in decode witness filters subsampled; do
 	case $name in

@@ -234,6 +234,16 @@ func (p *pass) run(ctx context.Context) (err error) {
 	p.audio = newAudioAnalyzer(p.pol)
 	vch := make(chan videoItem, 16)
 	ach := make(chan *pipeline.AudioFrame, 64)
+	// Picture buffers go round: the decoder fills one, the video goroutine
+	// hands it back once analysed (the checks keep copies, never the
+	// picture), so a pass allocates a few dozen instead of one per frame.
+	pics := make(chan []byte, cap(vch)+4)
+	p.video.recycle = func(b []byte) {
+		select {
+		case pics <- b:
+		default:
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -251,7 +261,17 @@ func (p *pass) run(ctx context.Context) (err error) {
 	// av.Decode checks ctx between packets, so a file whose packets give
 	// no frames cannot hold the check past its deadline either.
 	opts := av.Options{VideoFormat: pipeline.PixelI420, Width: aw, Height: ah,
-		AudioFormat: pipeline.SampleF32, Threads: p.opts.Threads}
+		AudioFormat: pipeline.SampleF32, Threads: p.opts.Threads,
+		VideoBuffer: func(n int) []byte {
+			select {
+			case b := <-pics:
+				if cap(b) >= n {
+					return b[:n]
+				}
+			default:
+			}
+			return make([]byte, n)
+		}}
 	var reached, reported time.Duration
 	stats, derr := av.Decode(ctx, p.path, opts, func(it *av.Item) error {
 		reached = p.feed(ctx, it, reached, vch, ach)

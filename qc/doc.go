@@ -13,7 +13,9 @@
 //
 // Cost: pictures are scaled once, inside the decoder, to a small I420 copy
 // (the source halved or quartered by an integer factor so that the codec's
-// 16x16 macroblock grid lands on an 8x8 grid); per-pixel checks work on a
+// 16x16 macroblock grid lands on an 8x8 grid; halving 4:2:0 takes a fast
+// path that filters as swscale's bilinear mode does), written into buffers
+// that go back to the decoder once analysed; per-pixel checks work on a
 // subsampled luma grid and the costlier ones (blockiness, blur) on a few
 // frames per second. Video, audio and hashing run on their own goroutines
 // while the decoder keeps going, so a check costs about a decode pass.

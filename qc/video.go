@@ -32,14 +32,18 @@ type frameMark struct {
 // videoAnalyzer runs every picture check on the frames of one stream. It is
 // owned by one goroutine.
 type videoAnalyzer struct {
-	pol    *Policy
-	thumbs bool
+	pol     *Policy
+	thumbs  bool
+	recycle func([]byte) // takes a picture's Data once analysed; may be nil
 
 	blackMax, whiteMin uint8 // pixel levels (inclusive) that count as black / white
-	black, white       tracker
-	mosaic, blur       tracker
-	damaged            tracker
-	wmMissing          tracker
+	// class of every luma level for scan: 1 if black, 1<<32 if white
+	// (filled on first use; blackMax is always black).
+	class        [256]uint64
+	black, white tracker
+	mosaic, blur tracker
+	damaged      tracker
+	wmMissing    tracker
 
 	// Subsampled luma (every second pixel of every second row) of the
 	// previous frame and of the freeze reference.
@@ -83,10 +87,14 @@ func newVideoAnalyzer(pol *Policy, thumbs bool) *videoAnalyzer {
 	return v
 }
 
-// run consumes frames until in is closed.
+// run consumes frames until in is closed, handing each picture's buffer to
+// recycle (if set) once analysed.
 func (v *videoAnalyzer) run(in <-chan videoItem) {
 	for it := range in {
 		v.frame(it)
+		if v.recycle != nil {
+			v.recycle(it.f.Data)
+		}
 	}
 }
 
@@ -114,32 +122,7 @@ func (v *videoAnalyzer) frame(it videoItem) {
 
 	// One pass over the subsampled grid: black/white counts, mean, change
 	// from the previous frame and from the freeze reference.
-	var nBlack, nWhite, n int
-	var sum, dPrev, dRef int
-	cur := v.cur
-	i := 0
-	for row := 0; row < f.Height; row += 2 {
-		line := y[row*f.Stride[0] : row*f.Stride[0]+f.Width]
-		for x := 0; x < len(line); x += 2 {
-			p := line[x]
-			cur[i] = p
-			sum += int(p)
-			if p <= v.blackMax {
-				nBlack++
-			}
-			if p >= v.whiteMin {
-				nWhite++
-			}
-			if v.prev != nil {
-				dPrev += absDiff(p, v.prev[i])
-			}
-			if v.ref != nil {
-				dRef += absDiff(p, v.ref[i])
-			}
-			i++
-		}
-	}
-	n = i
+	nBlack, nWhite, sum, dPrev, dRef, n := v.scan(y, f.Stride[0], f.Width, f.Height)
 	if n == 0 {
 		return
 	}
@@ -193,6 +176,55 @@ func (v *videoAnalyzer) frame(it videoItem) {
 	if v.cur == nil {
 		v.cur = make([]byte, n)
 	}
+}
+
+// scan copies the subsampled luma grid (every second pixel of every second
+// row) of the plane y into v.cur and returns, over that grid, the number of
+// black and white pixels, the sum of levels, the sums of absolute
+// differences from v.prev and v.ref (0 when there is none) and the number
+// of grid pixels. It is the one loop run on every frame, hence branch-free:
+// the class of a level comes from a table, differences from arithmetic.
+func (v *videoAnalyzer) scan(y []byte, stride, w, h int) (nBlack, nWhite, sum, dPrev, dRef, n int) {
+	if v.class[v.blackMax]&1 == 0 { // first use: fill the table
+		for p := range v.class {
+			var c uint64
+			if uint8(p) <= v.blackMax {
+				c |= 1
+			}
+			if uint8(p) >= v.whiteMin {
+				c |= 1 << 32
+			}
+			v.class[p] = c
+		}
+	}
+	nx := (w + 1) / 2
+	cur, prev, ref := v.cur, v.prev, v.ref
+	// Without a previous frame or a reference, compare with the grid
+	// itself (written before it is read): a difference of 0.
+	if prev == nil {
+		prev = cur
+	}
+	if ref == nil {
+		ref = cur
+	}
+	var classes uint64
+	i := 0
+	for row := 0; row < h; row += 2 {
+		line := y[row*stride : row*stride+w]
+		c := cur[i : i+nx]
+		pv := prev[i : i+nx]
+		rf := ref[i : i+nx]
+		for x := range c {
+			p := line[2*x]
+			c[x] = p
+			sum += int(p)
+			classes += v.class[p]
+			dPrev += absDiff(p, pv[x])
+			dRef += absDiff(p, rf[x])
+		}
+		i += nx
+	}
+	return int(classes & (1<<32 - 1)), int(classes >> 32), sum, dPrev, dRef, i
 }
 
 // freeze follows FFmpeg's freezedetect: compare each picture with the first
@@ -490,11 +522,12 @@ func sharpness(g []byte, w, h int) (float64, bool) {
 	return lap / n, true
 }
 
+// absDiff is |a-b|, without a branch (on noisy pictures the sign is a coin
+// toss that a branch predictor loses).
 func absDiff(a, b byte) int {
-	if a > b {
-		return int(a - b)
-	}
-	return int(b - a)
+	d := int(a) - int(b)
+	m := d >> 63
+	return (d ^ m) - m
 }
 
 // severity applies a rule's severity and its escalation for long episodes.

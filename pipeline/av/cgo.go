@@ -162,3 +162,13 @@ func framePlane(f *astiav.Frame, i, n int) []byte {
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
 }
+
+// halveYUV420P writes src halved both ways (w x h, tightly packed I420)
+// into dst, filtering as swscale's bilinear mode does; false when src is
+// not limited-range yuv420p of exactly twice that size (use swscale).
+func halveYUV420P(src *astiav.Frame, dst []byte, w, h int) bool {
+	if len(dst) == 0 {
+		return false
+	}
+	return C.witness_halve_yuv420p(rawFrame(src), (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(len(dst)), C.int(w), C.int(h)) == 0
+}

@@ -31,6 +31,13 @@ type Options struct {
 	AudioFormat pipeline.SampleFormat
 	// Threads per video decoder; 0 lets FFmpeg pick from the CPU count.
 	Threads int
+	// VideoBuffer, if set, returns the buffer for one picture's planes
+	// (VideoFrame.Data) given its size in bytes; a buffer shorter than
+	// that is ignored and a new one made. It lets a caller recycle the
+	// Data of frames it is done with instead of allocating a new buffer
+	// per picture. It is called from the decoding goroutine; the buffer's
+	// contents are overwritten.
+	VideoBuffer func(size int) []byte
 }
 
 func (o Options) normalized() (Options, error) {
@@ -247,7 +254,7 @@ func (d *Decoder) openStream(s *astiav.Stream) (*streamDecoder, error) {
 	}
 	sd := &streamDecoder{index: s.Index(), kind: mediaType(cp.MediaType()), cc: cc, tb: s.TimeBase()}
 	if sd.kind == MediaVideo {
-		sd.video = newVideoConverter(d.opts.VideoFormat, d.opts.Width, d.opts.Height)
+		sd.video = newVideoConverter(d.opts.VideoFormat, d.opts.Width, d.opts.Height, d.opts.VideoBuffer)
 		if fps := d.info.Streams[sd.index].FrameRate; fps > 0 {
 			sd.frameDur = time.Duration(float64(time.Second)/fps + 0.5)
 		}

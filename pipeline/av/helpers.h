@@ -33,6 +33,7 @@ const char *witness_profile_name(int codec_id, int profile);
 // Scaler.
 int witness_is_sws_context(void *p);
 int witness_sws_colorspace(struct SwsContext *sws, const AVFrame *src);
+int witness_halve_yuv420p(const AVFrame *f, uint8_t *dst, int size, int dw, int dh);
 
 // Frames.
 int64_t witness_frame_best_effort(const AVFrame *f);

@@ -33,10 +33,25 @@ type videoConverter struct {
 	srcW, srcH, srcColor int
 	srcPix               astiav.PixelFormat
 	dstW, dstH, size     int
+	// half: the source is limited-range yuv420p of twice the (even)
+	// output size, which halveYUV420P converts without swscale.
+	half bool
+
+	alloc func(int) []byte // Options.VideoBuffer; nil: make
 }
 
-func newVideoConverter(format pipeline.PixelFormat, w, h int) *videoConverter {
-	return &videoConverter{format: format, dstPix: avPixel[format], reqW: w, reqH: h}
+func newVideoConverter(format pipeline.PixelFormat, w, h int, alloc func(int) []byte) *videoConverter {
+	return &videoConverter{format: format, dstPix: avPixel[format], reqW: w, reqH: h, alloc: alloc}
+}
+
+// buffer returns a buffer of n bytes for one picture.
+func (c *videoConverter) buffer(n int) []byte {
+	if c.alloc != nil {
+		if b := c.alloc(n); cap(b) >= n {
+			return b[:n]
+		}
+	}
+	return make([]byte, n)
 }
 
 // outputSize picks the destination size: the requested one, the source's,
@@ -74,6 +89,9 @@ func (c *videoConverter) reset(src *astiav.Frame) error {
 	}
 	c.sws = sws
 	swsColorspace(sws, src)
+	c.half = c.format == pipeline.PixelI420 && c.srcPix == astiav.PixelFormatYuv420P &&
+		c.srcColor&0xff != colorRangeFull && c.dstW%2 == 0 && c.dstH%2 == 0 &&
+		c.srcW == 2*c.dstW && c.srcH == 2*c.dstH
 	// An empty frame: sws_scale_frame allocates it on first use, then
 	// reuses the buffers for every later frame.
 	c.dst = astiav.AllocFrame()
@@ -92,6 +110,17 @@ func (c *videoConverter) convert(src *astiav.Frame) (*pipeline.VideoFrame, error
 			return nil, err
 		}
 	}
+	if c.half {
+		n := c.dstW*c.dstH + 2*(c.dstW/2)*(c.dstH/2)
+		data := c.buffer(n)
+		if halveYUV420P(src, data, c.dstW, c.dstH) {
+			cw := c.dstW / 2
+			return &pipeline.VideoFrame{Format: c.format, Width: c.dstW, Height: c.dstH, Data: data,
+				Stride: [3]int{c.dstW, cw, cw}}, nil
+		}
+		// Frame fields the check above does not cover (a missing
+		// plane, a short line size): let swscale deal with it.
+	}
 	// Already in the wanted format and size (the common I420 case): copy
 	// the decoder's planes directly and skip a pass through swscale.
 	out := src
@@ -108,7 +137,7 @@ func (c *videoConverter) convert(src *astiav.Frame) (*pipeline.VideoFrame, error
 		}
 		c.size = n
 	}
-	data := make([]byte, c.size)
+	data := c.buffer(c.size)
 	if _, err := out.ImageCopyToBuffer(data, 1); err != nil {
 		return nil, fmt.Errorf("copying picture: %w", err)
 	}

@@ -149,7 +149,9 @@ func TestSetPadPropertiesWhileRunning(t *testing.T) {
 	defer p.Close()
 	moved := false
 	var pos time.Duration
-	got := runCollect(t, p, 1200*time.Millisecond, func(el time.Duration) {
+	// Stop 2 s after the switch, not sooner: on a loaded machine the live
+	// pipeline may still be delivering frames composed before the change.
+	got := runCollect(t, p, 2500*time.Millisecond, func(el time.Duration) {
 		if !moved && el > 500*time.Millisecond {
 			if err := p.SetPadProperties("mix", "sink_1", Prop{"xpos", 80}); err != nil {
 				t.Error(err)
