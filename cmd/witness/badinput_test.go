@@ -14,14 +14,8 @@ import (
 // panic or a C-level abort (SIGABRT from FFmpeg, GStreamer or OpenCV) would
 // show as a signal exit instead of being hidden inside the test process.
 func TestBadInputOneLineNoCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := witnessBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "witness")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	good := filepath.Join(dir, "good.mp4")
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=s=320x240:r=25:d=3", "-f", "lavfi", "-i", "sine=f=440:d=3",
 		"-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", good).CombinedOutput(); err != nil {
@@ -75,12 +69,5 @@ func TestBadInputOneLineNoCrash(t *testing.T) {
 	out, err := exec.Command(bin, "probe", good).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "h264") || !strings.Contains(string(out), "aac") {
 		t.Fatalf("probe good: %v %s", err, out)
-	}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -38,14 +38,8 @@ func qcClips(t *testing.T, dir string) (clean, warn, fail string) {
 // unreadable, 2 usage or bad policy; one error line on stderr, never a
 // crash; reports written where asked.
 func TestQCCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+	bin := witnessBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "witness")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	clean, warn, fail := qcClips(t, dir)
 	badPolicy := filepath.Join(dir, "bad.yaml")
 	must(t, os.WriteFile(badPolicy, []byte("video:\n  blak:\n    min_duration: 2s\n"), 0o644))
