@@ -22,9 +22,13 @@ RUNTIME_PKGS=(
   libopencv-dev opencv-data
   fonts-noto-cjk
 )
-# Tests: reference tools (ffmpeg/ffprobe), speech and sound generation, and
-# real face photos shipped by Debian (opencv-doc) for detector tests.
-TEST_PKGS=(ffmpeg espeak-ng sox bc opencv-doc)
+# Tests: reference tools (ffmpeg/ffprobe), speech and sound generation, real
+# face photos (opencv-doc, python3-skimage) and real speech
+# (pocketsphinx-testdata) for analyzer tests, PostgreSQL for store tests,
+# Chromium for browser tests (driven by playwright-core from npm), iproute2
+# for network-namespace tests and wrk for load benchmarks.
+TEST_PKGS=(ffmpeg espeak-ng sox bc opencv-doc python3-skimage pocketsphinx-testdata
+  postgresql chromium chromium-driver iproute2 wrk)
 # npm is only needed when the machine has no Node.js of its own.
 command -v npm >/dev/null 2>&1 || TEST_PKGS+=(npm)
 
