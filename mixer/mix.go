@@ -19,9 +19,10 @@ import (
 // Input is one participant's (or a screen share's) media.
 type Input struct {
 	Role string
-	// Exactly one of Path, Test or Off.
+	// Exactly one of Path, Test, RTP or Off.
 	Path string      // media file, decoded by GStreamer (decodebin)
 	Test *TestSource // generated source (tests, demos, live rehearsals)
+	RTP  *RTPSource  // live RTP pushed by the caller (rtp.go): a live mix
 	Off  bool        // the role is known to have no camera: placeholder only
 	// Offset delays the input on the output timeline, on top of the
 	// container's own start time (an MP4 edit list that starts at 2 s
@@ -117,6 +118,7 @@ type Mix struct {
 	pausedWall  time.Time
 	markersFile string
 	done        bool
+	shots       string // screenshot directory (Outputs lists its files)
 }
 
 // New checks everything (layout, inputs by probing, watermarks, output
@@ -243,6 +245,10 @@ func (m *Mix) resolveInputs() error {
 			m.live = m.live || t.Live
 			rl.size, rl.audio = Size{t.Width, t.Height}, t.Freq > 0
 			end = t.Duration
+		case in.RTP != nil:
+			in.RTP.defaults()
+			m.live = true
+			rl.size, rl.audio = Size{in.RTP.Width, in.RTP.Height}, true
 		case in.Path != "":
 			info, err := av.Probe(in.Path)
 			if err != nil {
@@ -423,8 +429,12 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 			pp = append(pp, fmt.Sprintf("%s::%s=%v", pad, p.Name, p.Value))
 		}
 	}
-	add("compositor name=mix background=black %s ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1,%s ! %s ! queue max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
-		strings.Join(pp, " "), w, h, fps, composeColor, wm, o.videoEncoder(), vpad)
+	shots, err := m.screenshots()
+	if err != nil {
+		return "", nil, err
+	}
+	add("compositor name=mix background=black %s ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1,%s ! %s%s ! queue max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
+		strings.Join(pp, " "), w, h, fps, composeColor, wm, shots, o.videoEncoder(), vpad)
 
 	// Audio: every input through its own volume into audiomixer, plus a
 	// silent source for the whole length so the track spans the video even
@@ -475,7 +485,9 @@ func (m *Mix) inputLaunch(add func(string, ...any), r *role, frames int) {
 		gain = 1
 	}
 	var vsrc, asrc string
-	if t := in.Test; t != nil {
+	if in.RTP != nil {
+		vsrc, asrc = rtpLaunch(add, n)
+	} else if t := in.Test; t != nil {
 		nb, ab := -1, -1
 		if !t.Live {
 			nb = int(math.Ceil(t.Duration.Seconds() * float64(t.FPS)))
@@ -835,6 +847,10 @@ func (m *Mix) Outputs() []string {
 		} else {
 			out = append(out, strings.TrimSuffix(p, ".part"))
 		}
+	}
+	if m.shots != "" {
+		g, _ := filepath.Glob(filepath.Join(m.shots, "shot_*.jpg"))
+		out = append(out, g...)
 	}
 	if m.markersFile != "" {
 		out = append(out, m.markersFile)

@@ -45,6 +45,11 @@ type Output struct {
 	// recorded on its own (ROLE.<ext>, same codecs, its native size, with
 	// the watermarks), alongside the composite.
 	PerParticipant string
+	// Screenshots, when set, is a directory that receives a JPEG of the
+	// composite (watermarks included) every ScreenshotEvery (default 10 s),
+	// named shot_00000.jpg, shot_00001.jpg, ... in time order.
+	Screenshots     string
+	ScreenshotEvery time.Duration
 	// Watermarks drawn on the composite (and the per-participant files).
 	Watermarks *watermark.Set
 }

@@ -1,0 +1,427 @@
+package signaling
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/witness-media/witness/mixer"
+	"github.com/witness-media/witness/pipeline/gst"
+	"github.com/witness-media/witness/watermark"
+)
+
+// RecordingConfig configures server-side recording of rooms.
+type RecordingConfig struct {
+	// Dir is the local spool: <dir>/<room>/ holds the composite segments,
+	// per-participant files, screenshots, markers, transferred files and
+	// the session record. "" disables recording and file transfer.
+	Dir  string
+	Auto bool // record every room from its creation (otherwise on "record start")
+	// Layout is a built-in layout name or a YAML template file; its roles
+	// are filled by participants' roles (agent, customer, ...), a screen
+	// share goes to the "screen" slot when the layout has one.
+	Layout         string
+	Width, Height  int // composite size; default the layout canvas
+	FPS            int
+	Bitrate        int // kbit/s
+	PerParticipant bool
+	// Screenshots of the composite every interval (0 = none).
+	ScreenshotInterval time.Duration
+	Watermarks         *watermark.Set
+	// OnFinalized is called (on its own goroutine, once per file) when a
+	// recording file is complete under its final name, with its sha256:
+	// the hook for uploading to blob storage.
+	OnFinalized func(RecordingFile)
+}
+
+// RecordingFile is one finished file of a room's recording.
+type RecordingFile struct {
+	Room    string    `json:"room"`
+	Tenant  string    `json:"tenant"`
+	Segment int       `json:"segment"`
+	Kind    string    `json:"kind"` // composite, participant, screenshot, markers
+	Path    string    `json:"path"`
+	Size    int64     `json:"size"`
+	SHA256  string    `json:"sha256"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended"`
+}
+
+// RecordingInfo is the state of the recording segment in progress.
+type RecordingInfo struct {
+	Segment int               `json:"segment"`
+	Path    string            `json:"path"`
+	Started time.Time         `json:"started"`
+	Slots   map[string]string `json:"slots"` // participant id → layout role
+}
+
+func (c *RecordingConfig) defaults() {
+	if c.Layout == "" {
+		c.Layout = "side-by-side"
+	}
+	if c.FPS == 0 {
+		c.FPS = 25
+	}
+	if c.Bitrate == 0 {
+		c.Bitrate = 1500
+	}
+}
+
+func (c *RecordingConfig) validate() error {
+	if c.Dir == "" {
+		return nil
+	}
+	if _, err := c.layout(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if c.ScreenshotInterval != 0 && c.ScreenshotInterval < time.Second {
+		return fmt.Errorf("%w: screenshot interval below 1s", ErrConfig)
+	}
+	return nil
+}
+
+func (c *RecordingConfig) layout() (*mixer.Layout, error) { return mixer.LoadLayout(c.Layout) }
+
+// recorder is one recording segment of a room: a live mixer.Mix whose
+// RTP inputs are fed by the forwarders' taps. Owned by the room goroutine
+// (the mixer's methods are for one owner); finishing runs on its own
+// goroutine so the room is never blocked by EOS draining.
+type recorder struct {
+	r       *room
+	mix     *mixer.Mix
+	seg     int
+	path    string
+	started time.Time
+	roles   []string          // layout roles in slot order
+	slots   map[string]string // participant id → role
+	screen  map[string]string // track id → role (screen shares)
+	tapped  map[string]*pubTrack
+	gaps    map[string]time.Time // role → gap start (wall)
+	hold    bool
+}
+
+// startRecording begins a new segment (room goroutine).
+func (r *room) startRecording(by *participant) error {
+	cfg := &r.s.cfg.Recording
+	if cfg.Dir == "" {
+		return &ProtocolError{Code: CodeState, Msg: "recording is not configured on this server"}
+	}
+	if r.rec != nil {
+		return &ProtocolError{Code: CodeState, Msg: "already recording"}
+	}
+	lay, err := cfg.layout()
+	if err != nil {
+		return err
+	}
+	r.recSeq++
+	dir := filepath.Join(cfg.Dir, safeName(r.id))
+	rec := &recorder{r: r, seg: r.recSeq, started: time.Now(), slots: map[string]string{}, screen: map[string]string{},
+		tapped: map[string]*pubTrack{}, gaps: map[string]time.Time{}}
+	rec.path = filepath.Join(dir, fmt.Sprintf("%s_%03d.mp4", safeName(r.id), rec.seg))
+	out := mixer.Output{Path: rec.path, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Bitrate: cfg.Bitrate,
+		LowLatency: true, Fragment: 500 * time.Millisecond, Watermarks: cfg.Watermarks}
+	if cfg.PerParticipant {
+		out.PerParticipant = filepath.Join(dir, fmt.Sprintf("seg%03d_participants", rec.seg))
+	}
+	if cfg.ScreenshotInterval > 0 {
+		out.Screenshots = filepath.Join(dir, fmt.Sprintf("seg%03d_shots", rec.seg))
+		out.ScreenshotEvery = cfg.ScreenshotInterval
+	}
+	var inputs []mixer.Input
+	for _, role := range lay.Roles() {
+		rec.roles = append(rec.roles, role)
+		inputs = append(inputs, mixer.Input{Role: role, RTP: &mixer.RTPSource{Width: 640, Height: 480}})
+	}
+	m, err := mixer.New(mixer.Config{Layout: lay, Inputs: inputs, Output: out, GST: gst.Options{}}, r.log)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRecording, err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		_ = m.Close()
+		return fmt.Errorf("%w: %w", ErrRecording, err)
+	}
+	rec.mix = m
+	r.rec = rec
+	for _, p := range r.sortedParts() {
+		rec.participantJoined(p)
+	}
+	for _, t := range r.tracks {
+		rec.trackAdded(t)
+	}
+	if r.hold.Load() {
+		rec.setHold(true)
+	}
+	data := map[string]any{"segment": rec.seg, "path": rec.path}
+	if by != nil {
+		data["by"] = by.identity
+	}
+	r.event("recording_started", by, data)
+	r.broadcast(nil, nil, TRecording, rec.info())
+	return nil
+}
+
+func (rec *recorder) info() *RecordingInfo {
+	slots := map[string]string{}
+	for k, v := range rec.slots {
+		slots[k] = v
+	}
+	return &RecordingInfo{Segment: rec.seg, Path: rec.path, Started: rec.started, Slots: slots}
+}
+
+// stopRecording ends the segment: taps are detached here, the file is
+// finished (EOS, rename, sha256, hook) on a tracked goroutine.
+func (r *room) stopRecording() error {
+	rec := r.rec
+	if rec == nil {
+		return &ProtocolError{Code: CodeState, Msg: "not recording"}
+	}
+	r.rec = nil
+	for _, t := range rec.tapped {
+		t.tap.Store(nil)
+	}
+	for role := range rec.gaps {
+		rec.closeGap(role)
+	}
+	r.event("recording_stopping", nil, map[string]any{"segment": rec.seg})
+	r.broadcast(nil, nil, TRecording, map[string]any{"segment": rec.seg, "state": "stopping"})
+	s := r.s
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		rec.finish()
+	}()
+	return nil
+}
+
+func (rec *recorder) finish() {
+	r := rec.r
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := rec.mix.Stop(ctx); err != nil {
+		// The .part files stay on disk and are named in the log: evidence
+		// is never deleted.
+		r.log.Error("recording not finalised", "segment", rec.seg, "err", err)
+		_ = r.do(func() { r.event("recording_failed", nil, map[string]any{"segment": rec.seg, "error": err.Error()}) })
+		return
+	}
+	ended := time.Now()
+	var files []RecordingFile
+	for _, path := range rec.mix.Outputs() {
+		kind := "composite"
+		switch {
+		case strings.HasSuffix(path, ".markers.json"):
+			kind = "markers"
+		case strings.Contains(path, "_participants"):
+			kind = "participant"
+		case strings.Contains(path, "_shots"):
+			kind = "screenshot"
+		}
+		f := RecordingFile{Room: r.id, Tenant: r.tenant, Segment: rec.seg, Kind: kind, Path: path, Started: rec.started, Ended: ended}
+		sum, size, err := fileSHA256(path)
+		if err != nil {
+			r.log.Error("recording file unreadable", "path", path, "err", err)
+			continue
+		}
+		f.SHA256, f.Size = sum, size
+		files = append(files, f)
+	}
+	for _, f := range files {
+		r.log.Info("recording finalised", "path", f.Path, "sha256", f.SHA256, "bytes", f.Size)
+		if hook := r.s.cfg.Recording.OnFinalized; hook != nil {
+			hook(f)
+		}
+	}
+	_ = r.do(func() {
+		for _, f := range files {
+			r.event("recording_finalized", nil, map[string]any{"segment": f.Segment, "kind": f.Kind, "path": f.Path, "sha256": f.SHA256, "bytes": f.Size})
+		}
+	})
+}
+
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// participantJoined gives p a layout slot: its role's slot when free,
+// otherwise the first free slot that is not "screen".
+func (rec *recorder) participantJoined(p *participant) {
+	if p.hidden || rec.slots[p.id] != "" {
+		return
+	}
+	taken := map[string]bool{}
+	for _, role := range rec.slots {
+		taken[role] = true
+	}
+	for _, role := range rec.screen {
+		taken[role] = true
+	}
+	pick := ""
+	for _, role := range rec.roles {
+		if role == p.role && !taken[role] {
+			pick = role
+		}
+	}
+	for _, role := range rec.roles {
+		if pick == "" && !taken[role] && role != "screen" {
+			pick = role
+		}
+	}
+	if pick == "" {
+		// Said loudly: this participant is in the per-track event log
+		// but not in the composite's layout.
+		rec.r.log.Warn("no free slot in the recording layout", "participant", p.id, "layout", rec.r.s.cfg.Recording.Layout)
+		rec.r.event("recording_no_slot", p, map[string]any{"layout": rec.r.s.cfg.Recording.Layout})
+		return
+	}
+	rec.slots[p.id] = pick
+}
+
+func (rec *recorder) participantLeft(p *participant) {
+	role := rec.slots[p.id]
+	if role == "" {
+		return
+	}
+	delete(rec.slots, p.id)
+	rec.closeGap(role)
+	_ = rec.mix.SetVideoOff(role, true)
+}
+
+// trackAdded taps a published track into its owner's slot (screen shares
+// into the screen slot when there is one).
+func (rec *recorder) trackAdded(t *pubTrack) {
+	role := rec.slots[t.owner.id]
+	if t.source == SourceScreen {
+		role = ""
+		for _, x := range rec.roles {
+			if x == "screen" && !rec.screenTaken() {
+				role = x
+				rec.screen[t.id] = x
+			}
+		}
+	}
+	if role == "" || t.source == SourceScreenAudio {
+		return
+	}
+	codec := strings.ToUpper(strings.TrimPrefix(strings.ToLower(t.codec.MimeType), t.kind+"/"))
+	src, err := rec.mix.RTPInput(role, codec)
+	if err != nil {
+		rec.r.log.Error("recording tap", "track", t.id, "err", err)
+		rec.r.event("recording_tap_failed", t.owner, map[string]any{"track": t.id, "error": err.Error()})
+		return
+	}
+	pt := mixer.RTPPayloadType[codec]
+	t.tap.Store(&rtpTap{layer: t.bestLayer(), push: func(pkt *rtp.Packet) {
+		out := *pkt
+		out.PayloadType = pt
+		out.Extension, out.Extensions = false, nil
+		b, err := out.Marshal()
+		if err == nil {
+			_ = src.Push(b)
+		}
+	}})
+	rec.tapped[t.id] = t
+	if t.kind == "video" {
+		_ = rec.mix.SetVideoOff(role, t.muted.Load())
+		t.requestKeyframe("")
+	} else {
+		_ = rec.mix.SetAudioMuted(role, t.muted.Load())
+	}
+}
+
+func (rec *recorder) screenTaken() bool { return len(rec.screen) > 0 }
+
+func (rec *recorder) trackRemoved(t *pubTrack) {
+	if rec.tapped[t.id] == nil {
+		return
+	}
+	t.tap.Store(nil)
+	delete(rec.tapped, t.id)
+	role := rec.slots[t.owner.id]
+	if r, ok := rec.screen[t.id]; ok {
+		role = r
+		delete(rec.screen, t.id)
+	}
+	if role != "" && t.kind == "video" {
+		_ = rec.mix.SetVideoOff(role, true)
+	}
+}
+
+func (rec *recorder) muted(p *participant, kind string, on bool) {
+	role := rec.slots[p.id]
+	if role == "" {
+		return
+	}
+	if kind == "video" {
+		_ = rec.mix.SetVideoOff(role, on)
+	} else {
+		_ = rec.mix.SetAudioMuted(role, on)
+	}
+	rec.mix.AddMarker("participant."+map[bool]string{true: "muted", false: "unmuted"}[on], map[string]any{"participant": p.id, "identity": p.identity, "kind": kind, "role": role})
+}
+
+// gap marks a participant's network interruption on the recording: its
+// slot shows the placeholder (not a frozen frame) and a marker records
+// the gap's start and length. One file throughout.
+func (rec *recorder) gap(p *participant, on bool) {
+	role := rec.slots[p.id]
+	if role == "" {
+		return
+	}
+	if on {
+		if _, open := rec.gaps[role]; open {
+			return
+		}
+		rec.gaps[role] = time.Now()
+		_ = rec.mix.SetVideoOff(role, true)
+		rec.mix.AddMarker("participant.gap_start", map[string]any{"participant": p.id, "identity": p.identity, "role": role})
+		return
+	}
+	if _, open := rec.gaps[role]; open {
+		rec.closeGap(role)
+		videoOff := p.videoMuted
+		_ = rec.mix.SetVideoOff(role, videoOff)
+	}
+}
+
+func (rec *recorder) closeGap(role string) {
+	start, ok := rec.gaps[role]
+	if !ok {
+		return
+	}
+	delete(rec.gaps, role)
+	rec.mix.AddMarker("participant.gap_end", map[string]any{"role": role, "duration_ms": time.Since(start).Milliseconds()})
+}
+
+func (rec *recorder) setHold(on bool) {
+	if on == rec.hold {
+		return
+	}
+	rec.hold = on
+	if on {
+		if err := rec.mix.PauseWith("保持 ON HOLD"); err != nil {
+			rec.r.log.Error("hold card", "err", err)
+		}
+		return
+	}
+	if _, err := rec.mix.Resume(); err != nil {
+		rec.r.log.Error("hold end", "err", err)
+	}
+}

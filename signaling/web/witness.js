@@ -1,0 +1,174 @@
+// Witness call client (protocol v1, docs/signaling.md). Plain JS, no build.
+// Two RTCPeerConnections: "pub" (this page offers, sends camera/mic) and
+// "sub" (the server offers, this page receives everyone else).
+"use strict";
+class WitnessCall {
+  constructor(opts) {
+    this.opts = opts; // {token, wsURL, onTrack, onEvent, log}
+    this.seq = 0; this.pending = new Map(); this.session = null;
+    this.pub = null; this.sub = null; this.closed = false;
+    this.stats = null; this.remote = new Map();
+  }
+  log(...a) { (this.opts.log || console.log)(...a); }
+  send(type, data) {
+    const id = "c" + (++this.seq);
+    const msg = {v: 1, type, id};
+    if (data !== undefined) msg.data = data;
+    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(msg));
+    return new Promise((res, rej) => this.pending.set(id, {res, rej}));
+  }
+  async connect(stream) {
+    this.stream = stream;
+    await this.openWS(false);
+  }
+  openWS(resume) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.opts.wsURL);
+      this.ws = ws;
+      ws.onopen = async () => {
+        try {
+          const j = await this.send("join", resume ? {token: this.opts.token, resume: this.session} : {token: this.opts.token});
+          this.session = j.session; this.me = j.participant; this.joined = j;
+          this.emit("joined", j);
+          if (!resume) await this.startPublishing();
+          else if (this.pub && this.pub.iceConnectionState !== "connected" && this.pub.iceConnectionState !== "completed") await this.restartPub();
+          resolve(j);
+        } catch (e) { reject(e); }
+      };
+      ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data));
+      ws.onclose = () => {
+        if (this.closed) return;
+        this.emit("signaling_lost", {});
+        setTimeout(() => this.reconnectWS(), 500);
+      };
+    });
+  }
+  async reconnectWS() {
+    for (let i = 0; i < 30 && !this.closed; i++) {
+      try { await this.openWS(true); this.emit("resumed", {}); return; }
+      catch (e) { await new Promise(r => setTimeout(r, 500)); }
+    }
+  }
+  emit(type, data) { if (this.opts.onEvent) this.opts.onEvent(type, data); }
+  pcConfig() { return {iceServers: (this.joined && this.joined.ice_servers || []).map(u => ({urls: u}))}; }
+  async startPublishing() {
+    this.sub = new RTCPeerConnection(this.pcConfig());
+    this.sub.onicecandidate = (e) => e.candidate && this.send("candidate", {target: "sub", candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex});
+    this.sub.ontrack = (e) => { if (this.opts.onTrack) this.opts.onTrack(e.track, e.streams[0]); };
+    this.pub = new RTCPeerConnection(this.pcConfig());
+    this.pub.onicecandidate = (e) => e.candidate && this.send("candidate", {target: "pub", candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex});
+    this.pub.oniceconnectionstatechange = () => {
+      const s = this.pub.iceConnectionState;
+      this.emit("ice", {pc: "pub", state: s});
+      if (s === "failed" || s === "disconnected") this.scheduleRestart();
+    };
+    if (this.stream) {
+      const tracks = this.stream.getTracks().map(t => ({track_id: t.id, source: t.kind === "audio" ? "microphone" : "camera"}));
+      await this.send("publish", {tracks});
+      for (const t of this.stream.getTracks()) this.pub.addTrack(t, this.stream);
+      const offer = await this.pub.createOffer();
+      await this.pub.setLocalDescription(offer);
+      const ans = await this.send("offer", {sdp: offer.sdp});
+      await this.pub.setRemoteDescription({type: "answer", sdp: ans.sdp});
+      await this.flushEarly(this.pub);
+    }
+  }
+  async flushEarly(pc) {
+    const early = pc._early || []; pc._early = [];
+    for (const c of early) try { await pc.addIceCandidate(c); } catch (e) {}
+  }
+  scheduleRestart() {
+    if (this.restartTimer) return;
+    this.restartTimer = setTimeout(async () => {
+      this.restartTimer = null;
+      const s = this.pub.iceConnectionState;
+      if (s === "failed" || s === "disconnected") { try { await this.restartPub(); } catch (e) { this.log("restart", e); } }
+    }, 1000);
+  }
+  async restartPub() {
+    const offer = await this.pub.createOffer({iceRestart: true});
+    await this.pub.setLocalDescription(offer);
+    const ans = await this.send("offer", {sdp: offer.sdp});
+    await this.pub.setRemoteDescription({type: "answer", sdp: ans.sdp});
+    await this.send("ice_restart");
+  }
+  async onMessage(m) {
+    if (m.ref && this.pending.has(m.ref)) {
+      const p = this.pending.get(m.ref); this.pending.delete(m.ref);
+      if (m.type === "error") p.rej(new Error(m.data.code + ": " + m.data.message)); else p.res(m.data || {});
+      if (m.type !== "offer" && m.type !== "answer") { if (m.type === "joined" || m.type === "ok" || m.type === "error" || m.type === "file") return; }
+    }
+    switch (m.type) {
+      case "offer": {
+        await this.sub.setRemoteDescription({type: "offer", sdp: m.data.sdp});
+        await this.flushEarly(this.sub);
+        const ans = await this.sub.createAnswer();
+        await this.sub.setLocalDescription(ans);
+        this.send("answer", {sdp: ans.sdp});
+        break;
+      }
+      case "candidate": {
+        const pc = m.data.target === "pub" ? this.pub : this.sub;
+        const c = {candidate: m.data.candidate, sdpMid: m.data.sdpMid, sdpMLineIndex: m.data.sdpMLineIndex};
+        // Candidates can overtake the description they belong to: hold them.
+        if (pc && !pc.remoteDescription) { (pc._early = pc._early || []).push(c); break; }
+        if (pc) try { await pc.addIceCandidate(c); } catch (e) {}
+        break;
+      }
+      case "stats": this.stats = m.data; this.emit("stats", m.data); break;
+      case "video_request": {
+        const v = this.stream && this.stream.getVideoTracks()[0];
+        if (v) try { await v.applyConstraints({height: m.data.height, frameRate: m.data.fps}); } catch (e) {}
+        this.emit("video_request", m.data); break;
+      }
+      case "kicked": this.closed = true; this.emit("kicked", m.data); this.close(); break;
+      default: this.emit(m.type, m.data);
+    }
+  }
+  mute(kind, muted) {
+    const ts = this.stream ? (kind === "audio" ? this.stream.getAudioTracks() : this.stream.getVideoTracks()) : [];
+    ts.forEach(t => t.enabled = !muted);
+    return this.send("mute", {kind, muted});
+  }
+  chat(text, to) { return this.send("chat", to ? {text, to} : {text}); }
+  close() { this.closed = true; try { this.send("leave"); } catch (e) {} if (this.pub) this.pub.close(); if (this.sub) this.sub.close(); if (this.ws) this.ws.close(); }
+}
+window.WitnessCall = WitnessCall;
+
+// Shared page wiring for agent.html / customer.html.
+async function witnessPage(role) {
+  const q = new URLSearchParams(location.hash.slice(1) || location.search.slice(1));
+  const token = q.get("token");
+  const status = document.getElementById("status");
+  const log = (...a) => { const d = document.getElementById("log"); d.textContent = a.join(" ") + "\n" + d.textContent.slice(0, 4000); };
+  window.witnessState = {role, remoteTracks: 0, remoteVideoPlaying: false, joined: false, stats: null, events: [], errors: []};
+  if (!token) { status.textContent = "no token in URL (#token=...)"; return; }
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  let stream = null;
+  try { stream = await navigator.mediaDevices.getUserMedia({audio: true, video: {width: 320, height: 240}}); }
+  catch (e) { log("getUserMedia failed:", e.message); window.witnessState.errors.push(e.message); }
+  if (stream) document.getElementById("local").srcObject = stream;
+  const remote = document.getElementById("remote");
+  const call = new WitnessCall({token, wsURL: proto + "//" + location.host + "/ws", log,
+    onTrack: (track, s) => {
+      window.witnessState.remoteTracks++;
+      if (track.kind === "video") { remote.srcObject = s; remote.play().catch(() => {}); }
+      else if (!remote.srcObject) remote.srcObject = s;
+    },
+    onEvent: (type, data) => {
+      window.witnessState.events.push(type);
+      if (type === "stats") { window.witnessState.stats = data; document.getElementById("stats").textContent = JSON.stringify(data, null, 1).slice(0, 2000); }
+      else if (type === "chat") log("chat from", data.from, ":", data.text || data.url || (data.file && data.file.name));
+      else log(type, JSON.stringify(data || {}).slice(0, 200));
+    }});
+  window.witnessCall = call;
+  remote.addEventListener("playing", () => window.witnessState.remoteVideoPlaying = true);
+  try { await call.connect(stream); window.witnessState.joined = true; status.textContent = "in call as " + role; }
+  catch (e) { status.textContent = "join failed: " + e.message; window.witnessState.errors.push(e.message); }
+  for (const [id, kind, muted] of [["mute-audio", "audio", true], ["unmute-audio", "audio", false], ["camera-off", "video", true], ["camera-on", "video", false]]) {
+    const b = document.getElementById(id); if (b) b.onclick = () => call.mute(kind, muted);
+  }
+  const form = document.getElementById("chat");
+  if (form) form.onsubmit = (e) => { e.preventDefault(); const t = form.querySelector("input"); if (t.value) call.chat(t.value); t.value = ""; };
+}
+window.witnessPage = witnessPage;
