@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -478,4 +479,14 @@ func checkMedia(t testing.TB, p *peer, id string, s source, video, audio bool) {
 			}
 		}
 	}
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+func newRequest(url, tok string) (*http.Request, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err == nil && tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return req, err
 }
