@@ -51,12 +51,12 @@ type Tracker struct {
 	key  string
 	opts Options
 
-	mu        sync.Mutex
-	refs      int
-	last      []Face
-	lastThumb []float32
-	sinceDet  int
-	cache     []*Analysis // most recent last
+	mu                 sync.Mutex
+	refs               int
+	last               []Face
+	lastThumb          []float32
+	sinceDet           int
+	cache              []*Analysis // most recent last
 	Detections, Reuses int
 }
 
