@@ -82,6 +82,7 @@ type Layer struct {
 	Pic   *gocv.Mat
 	Box   image.Rectangle // where on the canvas (scaled to fit)
 	Cover float64         // fraction of the bottom of the box covered by a mask (0 none)
+	Gain  float64         // brightness of this layer alone (0 means 1): a backlit face
 }
 
 // Script says what is on screen at time t.
@@ -94,6 +95,7 @@ type Clip struct {
 	Duration time.Duration
 	Script   Script
 	Truth    []Truth
+	Wall     uint8 // flat background level; 0 keeps the default soft gradient
 	bg       *gocv.Mat
 }
 
@@ -119,7 +121,7 @@ func (c *Clip) Frame(i int) *pipeline.VideoFrame {
 // Render draws the picture at time t (RGB Mat; the caller closes it).
 func (c *Clip) Render(t time.Duration) gocv.Mat {
 	if c.bg == nil {
-		bg := background(c.W, c.H)
+		bg := background(c.W, c.H, c.Wall)
 		c.bg = &bg
 	}
 	out := c.bg.Clone()
@@ -131,6 +133,9 @@ func (c *Clip) Render(t time.Duration) gocv.Mat {
 		}
 		scaled := gocv.NewMat()
 		gocv.Resize(*l.Pic, &scaled, l.Box.Size(), 0, 0, gocv.InterpolationArea)
+		if l.Gain > 0 && l.Gain != 1 {
+			scaled.MultiplyFloat(float32(l.Gain))
+		}
 		src := scaled.Region(box.Sub(l.Box.Min))
 		dst := out.Region(box)
 		src.CopyTo(&dst)
@@ -153,11 +158,14 @@ func (c *Clip) Render(t time.Duration) gocv.Mat {
 func rgba(r, g, b uint8) color.RGBA { return color.RGBA{r, g, b, 255} }
 
 // background is a soft vertical gradient, like an office wall.
-func background(w, h int) gocv.Mat {
+func background(w, h int, flat uint8) gocv.Mat {
 	m := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	b, _ := m.DataPtrUint8()
 	for y := 0; y < h; y++ {
 		v := 150 + 40*float64(y)/float64(h)
+		if flat > 0 {
+			v = float64(flat)
+		}
 		for x := 0; x < w; x++ {
 			i := (y*w + x) * 3
 			b[i], b[i+1], b[i+2] = uint8(v), uint8(v*0.95), uint8(v*0.85)
