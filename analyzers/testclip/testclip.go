@@ -146,7 +146,8 @@ func (c *Clip) Render(t time.Duration) gocv.Mat {
 			// A light-blue surgical-mask-like cover over the lower face.
 			y0 := l.Box.Max.Y - int(float64(l.Box.Dy())*l.Cover)
 			r := image.Rect(l.Box.Min.X+l.Box.Dx()/6, y0, l.Box.Max.X-l.Box.Dx()/6, l.Box.Max.Y).Intersect(box)
-			gocv.Rectangle(&out, r, rgba(150, 190, 215), -1)
+			// gocv takes colours as BGR; the Mat is RGB: this is RGB (150,190,215).
+			gocv.Rectangle(&out, r, rgba(215, 190, 150), -1)
 		}
 	}
 	if light != 1 && light > 0 {
