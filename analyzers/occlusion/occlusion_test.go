@@ -1,0 +1,39 @@
+package occlusion_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/witness-media/witness/analyzers"
+	_ "github.com/witness-media/witness/analyzers/occlusion"
+	"github.com/witness-media/witness/analyzers/testclip"
+)
+
+// On the scripted clip the lower half of the face is covered 16-19 s: one
+// occlusion.lower within 0.5 s; the dimmed light, the absence and the
+// second person raise no occlusion and no eyes-closed event (eyes are open
+// in the photograph throughout).
+func TestKYCClipOcclusion(t *testing.T) {
+	p, err := testclip.LoadPhotos()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	clip := testclip.KYC(p, 640, 360, 10)
+	defer clip.Close()
+	a, err := analyzers.New("occlusion", analyzers.Session{Room: t.Name()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	evs, err := testclip.Run(clip, 2, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		t.Logf("%-18s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
+	}
+	for _, pr := range testclip.Match(evs, clip.Truth, 500*time.Millisecond, "occlusion.", "eyes.") {
+		t.Error(pr)
+	}
+}
