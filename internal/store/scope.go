@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/witness-media/witness/internal/tenant"
 	"slices"
 	"strings"
 )
@@ -116,41 +117,7 @@ type Tenant struct {
 }
 
 // TenantSettings are a tenant's catalogue, hours and quotas.
-type TenantSettings struct {
-	Businesses []Business `json:"businesses,omitempty"`
-	Hours      Hours      `json:"hours"`
-	Quotas     Quotas     `json:"quotas"`
-}
-
-// Business is one catalogue entry (e.g. account opening, wealth-product
-// double recording).
-type Business struct {
-	Code     string   `json:"code"`
-	Name     string   `json:"name"`
-	Products []string `json:"products,omitempty"`
-}
-
-// Hours are service hours: the weekly schedule plus exceptions. Times are
-// "HH:MM" in Zone.
-type Hours struct {
-	Zone     string            `json:"zone,omitempty"`      // IANA zone, default Asia/Shanghai
-	WorkDays []int             `json:"work_days,omitempty"` // 0=Sunday..6; empty = every day
-	Open     string            `json:"open,omitempty"`      // "" = always open
-	Close    string            `json:"close,omitempty"`
-	Holidays []string          `json:"holidays,omitempty"`  // "2026-10-01": closed all day
-	HalfDays map[string]string `json:"half_days,omitempty"` // date -> close time that day
-	Workdays []string          `json:"extra_workdays,omitempty"`
-}
-
-// Quotas limit what a tenant may run at once. Temporary raises carry an
-// expiry so a forgotten raise ends by itself.
-type Quotas struct {
-	MaxCalls      int   `json:"max_calls"`      // simultaneous calls; 0 = unlimited
-	MaxRecordings int   `json:"max_recordings"` // simultaneous recordings; 0 = unlimited
-	RaisedCalls   int   `json:"raised_calls,omitempty"`
-	RaisedRecs    int   `json:"raised_recordings,omitempty"`
-	RaisedUntil   int64 `json:"raised_until,omitempty"` // Unix ms
-}
+type TenantSettings = tenant.Settings
 
 // CreateTenant adds a tenant under parent (which must be in sc, unless sc
 // is System and the tenant is the root province).

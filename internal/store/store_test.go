@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/witness-media/witness/internal/store/pgtest"
+	"github.com/witness-media/witness/internal/tenant"
 )
 
 var (
@@ -119,7 +120,7 @@ func TestScopes(t *testing.T) {
 		}
 		tn, _ := db.Tenant(context.Background(), a, "A")
 		tn.Settings.Quotas.MaxCalls = 7
-		tn.Settings.Hours = Hours{Open: "09:00", Close: "17:00", Holidays: []string{"2026-10-01"}, HalfDays: map[string]string{"2026-09-30": "12:00"}}
+		tn.Settings.Hours = tenant.Hours{Open: "09:00", Close: "17:00", Holidays: []string{"2026-10-01"}, HalfDays: map[string]string{"2026-09-30": "12:00"}}
 		if err := db.UpdateTenant(context.Background(), a, tn); err != nil {
 			t.Fatal(err)
 		}
