@@ -377,3 +377,92 @@ func (s *DB) JobResults(ctx context.Context, sc Scope, subject string) ([]JobRes
 	}
 	return out, rows.Err()
 }
+
+// RecordFlow is the part of a service record the call flow writes
+// (queueing, ringing, answer, end); UpsertRecordFlow never touches the
+// summary, chat, files, recordings or QC fields that others write.
+type RecordFlow struct {
+	ID, TenantID, Business, Channel, Queue, AgentID, CustomerID, Status string
+	QueuedAt, AnsweredAt, EndedAt                                       time.Time
+	WaitMS, TalkMS                                                      int64
+}
+
+// UpsertRecordFlow creates the record or updates its flow fields. Zero
+// times and empty agent keep what is stored.
+func (s *DB) UpsertRecordFlow(ctx context.Context, sc Scope, f RecordFlow) error {
+	if !sc.Contains(f.TenantID) {
+		return fmt.Errorf("store: record in tenant %q: %w", f.TenantID, ErrForbidden)
+	}
+	now := ms(s.now())
+	cond, cargs := sc.cond("tenant_id")
+	res, err := s.exec(ctx, `UPDATE service_records SET status=?,
+		agent_id=CASE WHEN ?<>'' THEN ? ELSE agent_id END,
+		answered_at=CASE WHEN CAST(? AS BIGINT)<>0 THEN ? ELSE answered_at END,
+		ended_at=CASE WHEN CAST(? AS BIGINT)<>0 THEN ? ELSE ended_at END,
+		wait_ms=CASE WHEN CAST(? AS BIGINT)<>0 THEN ? ELSE wait_ms END,
+		talk_ms=CASE WHEN CAST(? AS BIGINT)<>0 THEN ? ELSE talk_ms END,
+		updated_at=? WHERE id=? AND tenant_id=? AND `+cond,
+		append([]any{f.Status, f.AgentID, f.AgentID, ms(f.AnsweredAt), ms(f.AnsweredAt), ms(f.EndedAt), ms(f.EndedAt),
+			f.WaitMS, f.WaitMS, f.TalkMS, f.TalkMS, now, f.ID, f.TenantID}, cargs...)...)
+	if err != nil {
+		return fmt.Errorf("store: record flow %s: %w", f.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return nil
+	}
+	r := Record{ID: f.ID, TenantID: f.TenantID, Business: f.Business, Channel: f.Channel, Queue: f.Queue, AgentID: f.AgentID,
+		CustomerID: f.CustomerID, Status: f.Status, QueuedAt: f.QueuedAt, AnsweredAt: f.AnsweredAt, EndedAt: f.EndedAt, WaitMS: f.WaitMS, TalkMS: f.TalkMS}
+	_, err = s.exec(ctx, `INSERT INTO service_records (`+recordCols+`, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		append(r.args(), now, now)...)
+	if isUnique(err) {
+		return fmt.Errorf("store: record %q: %w", f.ID, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("store: record flow %s: %w", f.ID, err)
+	}
+	return nil
+}
+
+// RecordSummary is what the agent fills in after the call.
+type RecordSummary struct {
+	Summary        string   `json:"summary"`
+	SummaryOptions []string `json:"summary_options"`
+	CustomerTags   []string `json:"customer_tags"`
+	Rating         int      `json:"rating"` // customer satisfaction 1..5; 0 = not rated
+}
+
+// SetRecordSummary writes summary, preset options, tags and rating.
+func (s *DB) SetRecordSummary(ctx context.Context, sc Scope, id string, sum RecordSummary) error {
+	if sum.Rating < 0 || sum.Rating > 5 {
+		return fmt.Errorf("store: rating %d: %w", sum.Rating, ErrInvalid)
+	}
+	j := func(v []string) string { b, _ := json.Marshal(nonNil(v)); return string(b) }
+	cond, cargs := sc.cond("tenant_id")
+	res, err := s.exec(ctx, `UPDATE service_records SET summary=?, summary_options=?, customer_tags=?, rating=?, updated_at=? WHERE id=? AND `+cond,
+		append([]any{sum.Summary, j(sum.SummaryOptions), j(sum.CustomerTags), sum.Rating, ms(s.now()), id}, cargs...)...)
+	return affected(res, err, "record summary "+id)
+}
+
+// AddRecordRecording appends a recording link (idempotent per key).
+func (s *DB) AddRecordRecording(ctx context.Context, sc Scope, id string, link RecordingLink) error {
+	r, err := s.Record(ctx, sc, id)
+	if err != nil {
+		return err
+	}
+	for _, l := range r.Recordings {
+		if l.Key == link.Key {
+			return nil
+		}
+	}
+	b, _ := json.Marshal(append(r.Recordings, link))
+	cond, cargs := sc.cond("tenant_id")
+	res, err := s.exec(ctx, `UPDATE service_records SET recordings=?, updated_at=? WHERE id=? AND `+cond, append([]any{string(b), ms(s.now()), id}, cargs...)...)
+	return affected(res, err, "record recordings "+id)
+}
+
+// SetRecordQC stores the QC verdict of a record.
+func (s *DB) SetRecordQC(ctx context.Context, sc Scope, id, verdict string) error {
+	cond, cargs := sc.cond("tenant_id")
+	res, err := s.exec(ctx, `UPDATE service_records SET qc_verdict=?, updated_at=? WHERE id=? AND `+cond, append([]any{verdict, ms(s.now()), id}, cargs...)...)
+	return affected(res, err, "record qc "+id)
+}

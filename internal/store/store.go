@@ -74,7 +74,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		}
 		// WAL lets readers run beside the one writer; busy_timeout makes a
 		// second process (a worker) wait for the lock instead of failing.
-		src = "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		src = "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		driver, src, dialect = "pgx", dsn, Postgres
 	default:

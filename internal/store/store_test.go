@@ -340,3 +340,31 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("unreachable postgres: %v", err)
 	}
 }
+
+func TestRecordFlowAndSummary(t *testing.T) {
+	backends(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		tree(t, db)
+		a := scope(t, db, "A")
+		q := time.UnixMilli(1_780_000_000_000)
+		must(t, db.UpsertRecordFlow(ctx, a, RecordFlow{ID: "T1", TenantID: "A", Business: "open", Channel: "app", Queue: "q", CustomerID: "c", Status: "queued", QueuedAt: q}))
+		must(t, db.SetRecordSummary(ctx, a, "T1", RecordSummary{Summary: "开户完成", SummaryOptions: []string{"done"}, CustomerTags: []string{"vip"}, Rating: 5}))
+		must(t, db.UpsertRecordFlow(ctx, a, RecordFlow{ID: "T1", TenantID: "A", Status: "in_call", AgentID: "ag", AnsweredAt: q.Add(time.Minute), WaitMS: 60000}))
+		must(t, db.UpsertRecordFlow(ctx, a, RecordFlow{ID: "T1", TenantID: "A", Status: "ended", EndedAt: q.Add(3 * time.Minute), TalkMS: 120000}))
+		must(t, db.AddRecordRecording(ctx, a, "T1", RecordingLink{Key: "A/T1.mp4", SHA256: "ab", Size: 10}))
+		must(t, db.AddRecordRecording(ctx, a, "T1", RecordingLink{Key: "A/T1.mp4", SHA256: "ab", Size: 10}))
+		must(t, db.SetRecordQC(ctx, a, "T1", "pass"))
+		r, err := db.Record(ctx, a, "T1")
+		must(t, err)
+		if r.Status != "ended" || r.AgentID != "ag" || r.WaitMS != 60000 || r.TalkMS != 120000 || r.Summary != "开户完成" || r.Rating != 5 ||
+			len(r.Recordings) != 1 || r.QCVerdict != "pass" || !r.QueuedAt.Equal(q) || r.Business != "open" {
+			t.Fatalf("record %+v", r)
+		}
+		if err := db.SetRecordSummary(ctx, scope(t, db, "B"), "T1", RecordSummary{Summary: "x"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("B summary on A's record: %v", err)
+		}
+		if err := db.UpsertRecordFlow(ctx, scope(t, db, "B"), RecordFlow{ID: "T1", TenantID: "B", Status: "x"}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("B flow on A's record id: %v", err)
+		}
+	})
+}
