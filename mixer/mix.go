@@ -486,7 +486,7 @@ func (m *Mix) inputLaunch(add func(string, ...any), r *role, frames int) {
 	}
 	var vsrc, asrc string
 	if in.RTP != nil {
-		vsrc, asrc = rtpLaunch(add, n)
+		vsrc, asrc = rtpLaunch(add, n, r.size)
 	} else if t := in.Test; t != nil {
 		nb, ab := -1, -1
 		if !t.Live {
@@ -584,10 +584,19 @@ func (m *Mix) perParticipant(add func(string, ...any)) error {
 			}
 		}
 		m.anims = append(m.anims, anims...)
-		add("pv_%s. ! queue max-size-buffers=10 max-size-bytes=0 max-size-time=0 ! videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! %s ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
+		// Live, a participant's stream has gaps (camera off, network):
+		// its muxer then waits on the silent pad while the other one
+		// queues. Queues sized in time (a minute) absorb the gap instead
+		// of blocking the tee, and with it the composite.
+		vq, aq := "max-size-buffers=10 max-size-bytes=0 max-size-time=0", "max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0"
+		if m.live {
+			vq = "max-size-time=60000000000 max-size-buffers=0 max-size-bytes=0"
+			aq = vq
+		}
+		add("pv_%s. ! queue "+vq+" ! videoconvert ! videoscale ! video/x-raw,format=I420,width=%d,height=%d ! %s ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
 			n, r.size.Width&^1, r.size.Height&^1, wm, single.videoEncoder(), vpad)
 		if r.audio {
-			add("pa_%s. ! queue max-size-time=3000000000 max-size-buffers=0 max-size-bytes=0 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s", n, single.audioEncoder(), apad)
+			add("pa_%s. ! queue "+aq+" ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s", n, single.audioEncoder(), apad)
 		}
 		add("%s", mux)
 	}

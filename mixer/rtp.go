@@ -50,7 +50,7 @@ func rtpAppsrc(role, codec string) string { return fmt.Sprintf("rtp_%s_%s", role
 
 // rtpLaunch adds the RTP branches of role n and returns the video and
 // audio source ends for inputLaunch.
-func rtpLaunch(add func(string, ...any), n string) (vsrc, asrc string) {
+func rtpLaunch(add func(string, ...any), n string, size Size) (vsrc, asrc string) {
 	src := func(codec, media string, rate int) string {
 		return fmt.Sprintf("appsrc name=%s is-live=true format=time do-timestamp=true max-bytes=2000000 caps=%s ! rtpjitterbuffer latency=200 drop-on-latency=true",
 			rtpAppsrc(n, codec), watermark.Quote(fmt.Sprintf("application/x-rtp,media=%s,encoding-name=%s,clock-rate=%d,payload=%d", media, codec, rate, RTPPayloadType[codec])))
@@ -58,7 +58,10 @@ func rtpLaunch(add func(string, ...any), n string) (vsrc, asrc string) {
 	add("%s ! rtpvp8depay ! vp8dec ! funnel name=fv_%s", src(CodecVP8, "video", 90000), n)
 	add("%s ! rtph264depay ! h264parse ! avdec_h264 ! fv_%s.", src(CodecH264, "video", 90000), n)
 	add("%s ! rtpopusdepay ! opusdec plc=true ! audio/x-raw,channels=2 ! funnel name=fa_%s", src(CodecOpus, "audio", 48000), n)
-	return fmt.Sprintf("fv_%s. ! videoconvert", n), fmt.Sprintf("fa_%s.", n)
+	// Pictures are scaled to the nominal size (letterboxed when the
+	// aspect differs) before the slot's crop, whose pixel numbers are
+	// computed for that size.
+	return fmt.Sprintf("fv_%s. ! videoconvert ! videoscale add-borders=true ! video/x-raw,format=I420,width=%d,height=%d,pixel-aspect-ratio=1/1", n, size.Width&^1, size.Height&^1), fmt.Sprintf("fa_%s.", n)
 }
 
 // RTPInput returns the writer for one codec of a live RTP role.

@@ -1,6 +1,7 @@
 package signaling_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -78,7 +79,7 @@ func (s source) media(t testing.TB) (video, audio string) {
 	if s.Codec == "VP8" {
 		gen(video, "-f", "lavfi", "-i", col, "-t", "4", "-c:v", "libvpx", "-b:v", "200k", "-g", "15", "-deadline", "realtime", "-auto-alt-ref", "0")
 	} else {
-		gen(video, "-f", "lavfi", "-i", col, "-t", "4", "-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", "15", "-tune", "zerolatency", "-bsf:v", "h264_mp4toannexb", "-f", "h264")
+		gen(video, "-f", "lavfi", "-i", col, "-t", "4", "-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", "15", "-tune", "zerolatency", "-x264-params", "sliced-threads=0:slices=1", "-bsf:v", "h264_mp4toannexb", "-f", "h264")
 	}
 	gen(audio, "-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%g:sample_rate=48000", s.Freq), "-t", "4", "-c:a", "libopus", "-b:a", "48k", "-page_duration", "20000")
 	return video, audio
@@ -357,6 +358,9 @@ func loopOgg(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path string
 			if err != nil {
 				break
 			}
+			if bytes.HasPrefix(page, []byte("OpusTags")) || bytes.HasPrefix(page, []byte("OpusHead")) {
+				continue // stream headers, not audio
+			}
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
@@ -489,4 +493,24 @@ func newRequest(url, tok string) (*http.Request, error) {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	return req, err
+}
+
+func goertzel(x []float64, rate int, freq float64) float64 {
+	w := 2 * math.Pi * freq / float64(rate)
+	c := 2 * math.Cos(w)
+	var s1, s2 float64
+	for _, v := range x {
+		s0 := v + c*s1 - s2
+		s2, s1 = s1, s0
+	}
+	return s1*s1 + s2*s2 - c*s1*s2
+}
+
+func near(got [3]float64, want [3]uint8, tol float64) bool {
+	for i := range 3 {
+		if math.Abs(got[i]-float64(want[i])) > tol {
+			return false
+		}
+	}
+	return true
 }

@@ -106,6 +106,12 @@ type recorder struct {
 	tapped  map[string]*pubTrack
 	gaps    map[string]time.Time // role → gap start (wall)
 	hold    bool
+	// Per-participant recordings are separate live mixes (one slot
+	// each), not branches of the composite pipeline: a participant's
+	// file stalling on a gap can never hold up the composite, and a
+	// participant without a slot in the layout is still recorded.
+	parts map[string]*mixer.Mix // participant id → its own recording
+	dir   string
 }
 
 // startRecording begins a new segment (room goroutine).
@@ -124,12 +130,12 @@ func (r *room) startRecording(by *participant) error {
 	r.recSeq++
 	dir := filepath.Join(cfg.Dir, safeName(r.id))
 	rec := &recorder{r: r, seg: r.recSeq, started: time.Now(), slots: map[string]string{}, screen: map[string]string{},
-		tapped: map[string]*pubTrack{}, gaps: map[string]time.Time{}}
+		tapped: map[string]*pubTrack{}, gaps: map[string]time.Time{}, parts: map[string]*mixer.Mix{}}
 	rec.path = filepath.Join(dir, fmt.Sprintf("%s_%03d.mp4", safeName(r.id), rec.seg))
 	out := mixer.Output{Path: rec.path, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Bitrate: cfg.Bitrate,
 		LowLatency: true, Fragment: 500 * time.Millisecond, Watermarks: cfg.Watermarks}
 	if cfg.PerParticipant {
-		out.PerParticipant = filepath.Join(dir, fmt.Sprintf("seg%03d_participants", rec.seg))
+		rec.dir = filepath.Join(dir, fmt.Sprintf("seg%03d_participants", rec.seg))
 	}
 	if cfg.ScreenshotInterval > 0 {
 		out.Screenshots = filepath.Join(dir, fmt.Sprintf("seg%03d_shots", rec.seg))
@@ -205,16 +211,24 @@ func (rec *recorder) finish() {
 	r := rec.r
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := rec.mix.Stop(ctx); err != nil {
-		// The .part files stay on disk and are named in the log: evidence
-		// is never deleted.
-		r.log.Error("recording not finalised", "segment", rec.seg, "err", err)
-		_ = r.do(func() { r.event("recording_failed", nil, map[string]any{"segment": rec.seg, "error": err.Error()}) })
-		return
+	mixes := []*mixer.Mix{rec.mix}
+	for _, m := range rec.parts {
+		mixes = append(mixes, m)
+	}
+	var outputs []string
+	for _, m := range mixes {
+		if err := m.Stop(ctx); err != nil {
+			// The .part files stay on disk and are named in the log:
+			// evidence is never deleted.
+			r.log.Error("recording not finalised", "segment", rec.seg, "err", err)
+			_ = r.do(func() { r.event("recording_failed", nil, map[string]any{"segment": rec.seg, "error": err.Error()}) })
+			continue
+		}
+		outputs = append(outputs, m.Outputs()...)
 	}
 	ended := time.Now()
 	var files []RecordingFile
-	for _, path := range rec.mix.Outputs() {
+	for _, path := range outputs {
 		kind := "composite"
 		switch {
 		case strings.HasSuffix(path, ".markers.json"):
@@ -266,6 +280,7 @@ func (rec *recorder) participantJoined(p *participant) {
 	if p.hidden || rec.slots[p.id] != "" {
 		return
 	}
+	rec.startParticipant(p)
 	taken := map[string]bool{}
 	for _, role := range rec.slots {
 		taken[role] = true
@@ -294,7 +309,39 @@ func (rec *recorder) participantJoined(p *participant) {
 	rec.slots[p.id] = pick
 }
 
+// startParticipant starts p's own recording (PerParticipant).
+func (rec *recorder) startParticipant(p *participant) {
+	if rec.dir == "" || rec.parts[p.id] != nil {
+		return
+	}
+	cfg := &rec.r.s.cfg.Recording
+	lay, err := mixer.ParseLayout([]byte("name: participant\ncanvas: {width: 640, height: 480}\nlabels: true\nslots: [{role: p, x: 0, y: 0, width: 1, height: 1, fit: contain}]\n"))
+	if err == nil {
+		var m *mixer.Mix
+		out := mixer.Output{Path: filepath.Join(rec.dir, safeName(p.identity)+"_"+p.id+".mp4"), FPS: cfg.FPS, Bitrate: 800,
+			LowLatency: true, Fragment: 500 * time.Millisecond, Watermarks: cfg.Watermarks}
+		m, err = mixer.New(mixer.Config{Layout: lay, Inputs: []mixer.Input{{Role: "p", Label: p.role + " " + p.identity, RTP: &mixer.RTPSource{}}}, Output: out}, rec.r.log)
+		if err == nil {
+			if err = m.Start(context.Background()); err != nil {
+				_ = m.Close()
+			} else {
+				rec.parts[p.id] = m
+				if rec.hold {
+					_ = m.PauseWith("保持 ON HOLD")
+				}
+			}
+		}
+	}
+	if err != nil {
+		rec.r.log.Error("per-participant recording not started", "participant", p.id, "err", err)
+		rec.r.event("recording_failed", p, map[string]any{"segment": rec.seg, "error": err.Error(), "kind": "participant"})
+	}
+}
+
 func (rec *recorder) participantLeft(p *participant) {
+	if m := rec.parts[p.id]; m != nil {
+		_ = m.SetVideoOff("p", true)
+	}
 	role := rec.slots[p.id]
 	if role == "" {
 		return
@@ -305,7 +352,7 @@ func (rec *recorder) participantLeft(p *participant) {
 }
 
 // trackAdded taps a published track into its owner's slot (screen shares
-// into the screen slot when there is one).
+// into the screen slot when there is one) and its owner's own recording.
 func (rec *recorder) trackAdded(t *pubTrack) {
 	role := rec.slots[t.owner.id]
 	if t.source == SourceScreen {
@@ -317,14 +364,29 @@ func (rec *recorder) trackAdded(t *pubTrack) {
 			}
 		}
 	}
-	if role == "" || t.source == SourceScreenAudio {
-		return
+	if t.source == SourceScreenAudio {
+		role = ""
 	}
 	codec := strings.ToUpper(strings.TrimPrefix(strings.ToLower(t.codec.MimeType), t.kind+"/"))
-	src, err := rec.mix.RTPInput(role, codec)
-	if err != nil {
-		rec.r.log.Error("recording tap", "track", t.id, "err", err)
-		rec.r.event("recording_tap_failed", t.owner, map[string]any{"track": t.id, "error": err.Error()})
+	var srcs []*gst.RTPSrc
+	var targets []func(off bool)
+	if role != "" {
+		if src, err := rec.mix.RTPInput(role, codec); err != nil {
+			rec.tapFailed(t, err)
+		} else {
+			srcs = append(srcs, src)
+			targets = append(targets, rec.setter(rec.mix, role, t.kind))
+		}
+	}
+	if m := rec.parts[t.owner.id]; m != nil && t.source != SourceScreen && t.source != SourceScreenAudio {
+		if src, err := m.RTPInput("p", codec); err != nil {
+			rec.tapFailed(t, err)
+		} else {
+			srcs = append(srcs, src)
+			targets = append(targets, rec.setter(m, "p", t.kind))
+		}
+	}
+	if len(srcs) == 0 {
 		return
 	}
 	pt := mixer.RTPPayloadType[codec]
@@ -333,16 +395,33 @@ func (rec *recorder) trackAdded(t *pubTrack) {
 		out.PayloadType = pt
 		out.Extension, out.Extensions = false, nil
 		b, err := out.Marshal()
-		if err == nil {
+		if err != nil {
+			return
+		}
+		for _, src := range srcs {
 			_ = src.Push(b)
 		}
 	}})
 	rec.tapped[t.id] = t
-	if t.kind == "video" {
-		_ = rec.mix.SetVideoOff(role, t.muted.Load())
-		t.requestKeyframe("")
-	} else {
-		_ = rec.mix.SetAudioMuted(role, t.muted.Load())
+	for _, set := range targets {
+		set(t.muted.Load())
+	}
+	t.requestKeyframe("")
+}
+
+func (rec *recorder) tapFailed(t *pubTrack, err error) {
+	rec.r.log.Error("recording tap", "track", t.id, "err", err)
+	rec.r.event("recording_tap_failed", t.owner, map[string]any{"track": t.id, "error": err.Error()})
+}
+
+// setter returns the function that hides / silences one role of one mix.
+func (rec *recorder) setter(m *mixer.Mix, role, kind string) func(bool) {
+	return func(off bool) {
+		if kind == "video" {
+			_ = m.SetVideoOff(role, off)
+		} else {
+			_ = m.SetAudioMuted(role, off)
+		}
 	}
 }
 
@@ -362,18 +441,20 @@ func (rec *recorder) trackRemoved(t *pubTrack) {
 	if role != "" && t.kind == "video" {
 		_ = rec.mix.SetVideoOff(role, true)
 	}
+	if m := rec.parts[t.owner.id]; m != nil && t.kind == "video" && t.source == SourceCamera {
+		_ = m.SetVideoOff("p", true)
+	}
 }
 
 func (rec *recorder) muted(p *participant, kind string, on bool) {
+	if m := rec.parts[p.id]; m != nil {
+		rec.setter(m, "p", kind)(on)
+	}
 	role := rec.slots[p.id]
 	if role == "" {
 		return
 	}
-	if kind == "video" {
-		_ = rec.mix.SetVideoOff(role, on)
-	} else {
-		_ = rec.mix.SetAudioMuted(role, on)
-	}
+	rec.setter(rec.mix, role, kind)(on)
 	rec.mix.AddMarker("participant."+map[bool]string{true: "muted", false: "unmuted"}[on], map[string]any{"participant": p.id, "identity": p.identity, "kind": kind, "role": role})
 }
 
@@ -381,6 +462,9 @@ func (rec *recorder) muted(p *participant, kind string, on bool) {
 // slot shows the placeholder (not a frozen frame) and a marker records
 // the gap's start and length. One file throughout.
 func (rec *recorder) gap(p *participant, on bool) {
+	if m := rec.parts[p.id]; m != nil {
+		_ = m.SetVideoOff("p", on || p.videoMuted)
+	}
 	role := rec.slots[p.id]
 	if role == "" {
 		return
@@ -415,13 +499,19 @@ func (rec *recorder) setHold(on bool) {
 		return
 	}
 	rec.hold = on
-	if on {
-		if err := rec.mix.PauseWith("保持 ON HOLD"); err != nil {
-			rec.r.log.Error("hold card", "err", err)
-		}
-		return
+	mixes := []*mixer.Mix{rec.mix}
+	for _, m := range rec.parts {
+		mixes = append(mixes, m)
 	}
-	if _, err := rec.mix.Resume(); err != nil {
-		rec.r.log.Error("hold end", "err", err)
+	for _, m := range mixes {
+		var err error
+		if on {
+			err = m.PauseWith("保持 ON HOLD")
+		} else {
+			_, err = m.Resume()
+		}
+		if err != nil {
+			rec.r.log.Error("hold card", "on", on, "err", err)
+		}
 	}
 }
