@@ -14,6 +14,7 @@ import (
 	_ "github.com/witness-media/witness/analyzers/liveness"
 	_ "github.com/witness-media/witness/analyzers/occlusion"
 	"github.com/witness-media/witness/analyzers/offline"
+	_ "github.com/witness-media/witness/analyzers/voiceprint"
 	"github.com/witness-media/witness/markers"
 	"github.com/witness-media/witness/pipeline"
 )
