@@ -10,6 +10,7 @@ import (
 
 	"github.com/witness-media/witness/analyzers"
 	_ "github.com/witness-media/witness/analyzers/face"
+	_ "github.com/witness-media/witness/analyzers/idmatch"
 	_ "github.com/witness-media/witness/analyzers/light"
 	_ "github.com/witness-media/witness/analyzers/liveness"
 	_ "github.com/witness-media/witness/analyzers/occlusion"
