@@ -98,7 +98,9 @@ func Parse(b []byte, dir string) (*Manifest, error) {
 
 func (m *Manifest) validate() error {
 	var errs []error
-	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf("%w %q: "+f, append([]any{ErrManifest, m.Name}, a...)...)) }
+	bad := func(f string, a ...any) {
+		errs = append(errs, fmt.Errorf("%w %q: "+f, append([]any{ErrManifest, m.Name}, a...)...))
+	}
 	if m.Name == "" {
 		bad("name is required")
 	}
