@@ -91,4 +91,3 @@ func TestProfileErrors(t *testing.T) {
 		}
 	}
 }
-

@@ -79,4 +79,3 @@ func BenchmarkFaceLight(b *testing.B) { benchFaceLight(b, nil) }
 func BenchmarkFaceLightDetectAll(b *testing.B) {
 	benchFaceLight(b, pipeline.Params{"detect_every": 1, "change_gate": -1})
 }
-
