@@ -82,8 +82,6 @@ type Host struct {
 	workers []*worker
 	events  chan pipeline.Event
 	now     func() time.Time
-
-	runOnce sync.Once
 }
 
 type worker struct {
