@@ -15,6 +15,7 @@ import (
 	_ "github.com/witness-media/witness/analyzers/liveness"
 	_ "github.com/witness-media/witness/analyzers/occlusion"
 	"github.com/witness-media/witness/analyzers/offline"
+	"github.com/witness-media/witness/analyzers/onnxslot"
 	_ "github.com/witness-media/witness/analyzers/voiceprint"
 	"github.com/witness-media/witness/markers"
 	"github.com/witness-media/witness/pipeline"
@@ -28,7 +29,7 @@ func init() {
 }
 
 // runAnalyze: witness analyze FILE [--analyzers face,light,...] [--profile YAML]
-// [--json OUT] [--vtt OUT] [--ffmeta OUT] [--fps N]
+// [--json OUT] [--vtt OUT] [--ffmeta OUT] [--fps N] [--onnx-dir DIR]
 func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("analyze")
 	names := fs.String("analyzers", "face,light,occlusion", "comma-separated analyzers (registered: "+strings.Join(analyzers.Names(), ", ")+")")
@@ -37,6 +38,7 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	vttOut := fs.String("vtt", "", "write WebVTT chapters here")
 	metaOut := fs.String("ffmeta", "", "write an FFmpeg chapter metadata file here")
 	fps := fs.Float64("fps", 5, "frames per second each analyzer sees (with --analyzers)")
+	onnxDir := fs.String("onnx-dir", "", "load no-code ONNX analyzers from the YAML manifests in this directory first")
 	var files []string
 	rest := args
 	for {
@@ -51,6 +53,11 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if len(files) != 1 {
 		return fmt.Errorf("%w: want one file: witness analyze FILE [--analyzers face,light] [--json OUT]", errUsage)
+	}
+	if *onnxDir != "" {
+		if _, err := onnxslot.LoadDir(*onnxDir); err != nil {
+			return err
+		}
 	}
 	var prof *analyzers.Profile
 	if *profile != "" {
