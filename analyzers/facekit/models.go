@@ -96,7 +96,7 @@ func detect(rgb gocv.Mat, minScore float32) ([]Face, error) {
 		r = clampRect(r, rgb.Cols(), rgb.Rows())
 		// Faces are about as wide as tall; UltraFace's rare false boxes on
 		// hair or shoulders are flat strips.
-		if r.Dx() < 4 || r.Dy() < 4 || r.Dx() > 2*r.Dy() || r.Dy() > 2*r.Dx() {
+		if r.Dx() < 4 || r.Dy() < 4 || 10*r.Dx() > 16*r.Dy() || 10*r.Dy() > 22*r.Dx() {
 			continue
 		}
 		cand = append(cand, Face{Box: r, Score: sc})

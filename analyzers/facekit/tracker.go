@@ -195,20 +195,32 @@ func cloneFaces(in []Face) []Face {
 	return out
 }
 
-// thumbnail is a 32x18 luma grid of the frame for change gating.
+// thumbnail is a 32x18 grid of block-mean luma (every 4th pixel of each
+// block), for change gating: block means ride out sensor noise that single
+// pixels would turn into false "changes".
 func thumbnail(f *pipeline.VideoFrame) []float32 {
-	const tw, th = 32, 18
+	const tw, th, step = 32, 18, 4
 	out := make([]float32, tw*th)
 	for j := 0; j < th; j++ {
-		y := (2*j + 1) * f.Height / (2 * th)
+		y0, y1 := j*f.Height/th, (j+1)*f.Height/th
 		for i := 0; i < tw; i++ {
-			x := (2*i + 1) * f.Width / (2 * tw)
-			switch f.Format {
-			case pipeline.PixelI420, pipeline.PixelGray:
-				out[j*tw+i] = float32(f.Data[y*f.Stride[0]+x])
-			default:
-				r, g, b := f.RGBAt(x, y)
-				out[j*tw+i] = 0.299*float32(r) + 0.587*float32(g) + 0.114*float32(b)
+			x0, x1 := i*f.Width/tw, (i+1)*f.Width/tw
+			var sum float32
+			n := 0
+			for y := y0; y < y1; y += step {
+				for x := x0; x < x1; x += step {
+					switch f.Format {
+					case pipeline.PixelI420, pipeline.PixelGray:
+						sum += float32(f.Data[y*f.Stride[0]+x])
+					default:
+						r, g, b := f.RGBAt(x, y)
+						sum += 0.299*float32(r) + 0.587*float32(g) + 0.114*float32(b)
+					}
+					n++
+				}
+			}
+			if n > 0 {
+				out[j*tw+i] = sum / float32(n)
 			}
 		}
 	}

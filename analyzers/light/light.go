@@ -104,7 +104,17 @@ func New(s analyzers.Session, raw pipeline.Params) (analyzers.Analyzer, error) {
 func (a *analyzer) roiLuma(f *pipeline.VideoFrame) float64 {
 	x0, y0 := int(a.p.ROI[0]*float64(f.Width)), int(a.p.ROI[1]*float64(f.Height))
 	x1, y1 := int((a.p.ROI[0]+a.p.ROI[2])*float64(f.Width)), int((a.p.ROI[1]+a.p.ROI[3])*float64(f.Height))
-	return f.RegionLuma(x0, y0, x1, y1, a.p.Step)
+	return fullRange(f, f.RegionLuma(x0, y0, x1, y1, a.p.Step))
+}
+
+// fullRange maps the Y plane of I420 (BT.601/709 limited range, 16..235,
+// as decoders and x264 produce) to the 0..255 scale that RGB frames give,
+// so thresholds mean the same whatever the frame format.
+func fullRange(f *pipeline.VideoFrame, y float64) float64 {
+	if f.Format != pipeline.PixelI420 {
+		return y
+	}
+	return min(255, max(0, (y-16)*255/219))
 }
 
 // Reading is what the analyzer measured on one frame.
@@ -135,10 +145,10 @@ func (a *analyzer) Video(f *pipeline.VideoFrame, emit func(pipeline.Event)) erro
 			}
 			// The inner part of the box: skin, not hair or background.
 			b := fc.Box.Inset(fc.Box.Dx() / 5)
-			fl := f.RegionLuma(b.Min.X, b.Min.Y, b.Max.X, b.Max.Y, a.p.Step)
+			fl := fullRange(f, f.RegionLuma(b.Min.X, b.Min.Y, b.Max.X, b.Max.Y, a.p.Step))
 			// Background: the region's bands left and right of the face.
-			left := f.RegionLuma(roi.Min.X, roi.Min.Y, fc.Box.Min.X, roi.Max.Y, a.p.Step)
-			right := f.RegionLuma(fc.Box.Max.X, roi.Min.Y, roi.Max.X, roi.Max.Y, a.p.Step)
+			left := fullRange(f, f.RegionLuma(roi.Min.X, roi.Min.Y, fc.Box.Min.X, roi.Max.Y, a.p.Step))
+			right := fullRange(f, f.RegionLuma(fc.Box.Max.X, roi.Min.Y, roi.Max.X, roi.Max.Y, a.p.Step))
 			wl, wr := float64(fc.Box.Min.X-roi.Min.X), float64(roi.Max.X-fc.Box.Max.X)
 			bg := r.Region
 			if wl+wr > 0 {
