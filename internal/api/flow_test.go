@@ -157,6 +157,9 @@ func TestAccounts(t *testing.T) {
 	if tok == "" {
 		t.Fatal("initial password does not sign in")
 	}
+	if code, _ := e.do(tok, "GET", "/api/v1/agent/pool", nil); code != 403 {
+		t.Fatalf("generated password not changed yet, but agent routes open: %d", code)
+	}
 	if code, _ := e.do(tok, "POST", "/api/v1/me/password", `{"old":"`+cr.InitialPassword+`","new":"short"}`); code != 400 {
 		t.Fatalf("weak password: %d", code)
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -423,11 +424,18 @@ func (s *Server) putQueues(w http.ResponseWriter, r *http.Request, c *caller) er
 		return err
 	}
 	id := r.PathValue("id")
-	if _, err := s.db.Tenant(r.Context(), c.scope, id); err != nil {
+	t, err := s.db.Tenant(r.Context(), c.scope, id)
+	if err != nil {
 		return err
 	}
-	err := s.eng.Configure(id, req.Queues, req.Routes)
-	s.audit(r.Context(), c, id, "queue.configure", id, nil, req, err)
+	before := t.Settings.Routing
+	err = s.eng.Configure(id, req.Queues, req.Routes)
+	if err == nil {
+		// Persisted in the tenant's settings so a restart restores it.
+		t.Settings.Routing, _ = json.Marshal(req)
+		err = s.db.UpdateTenant(r.Context(), c.scope, t)
+	}
+	s.audit(r.Context(), c, id, "queue.configure", id, before, req, err)
 	if err != nil {
 		return err
 	}

@@ -183,6 +183,10 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.fail(w, r, err)
 				return
 			}
+			if c.user.MustChange && !mayBeforePasswordChange[rt.Path] {
+				s.fail(w, r, fmt.Errorf("%w: change your password first (POST /api/v1/me/password)", errForbidden))
+				return
+			}
 			if rt.Perm != "" && !c.can(rt.Perm) {
 				s.fail(w, r, fmt.Errorf("%w: role %s lacks %s", errForbidden, c.user.Role, rt.Perm))
 				return
@@ -193,6 +197,10 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 	}))
 }
+
+// mayBeforePasswordChange are the routes open to a user who must change a
+// generated password first.
+var mayBeforePasswordChange = map[string]bool{"/api/v1/me": true, "/api/v1/me/password": true, "/api/v1/auth/logout": true}
 
 var (
 	errUnauthorized = errors.New("sign in required")
@@ -366,4 +374,28 @@ func (s *Server) audit(ctx context.Context, c *caller, tenantID, action, target 
 		Target: target, Before: enc(before), After: enc(after), Result: result}); aerr != nil {
 		s.log.Error("audit append failed", "action", action, "target", target, "err", aerr)
 	}
+}
+
+// LoadTenants installs every tenant's settings, queues and routes from the
+// store into the engine (at start-up).
+func (s *Server) LoadTenants(ctx context.Context) error {
+	ts, err := s.db.Tenants(ctx, store.System())
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := s.eng.SetTenant(t.ID, t.Whitelisted, t.Settings); err != nil {
+			return fmt.Errorf("tenant %s: %w", t.ID, err)
+		}
+		if len(t.Settings.Routing) > 0 {
+			var q queuesReq
+			if err := json.Unmarshal(t.Settings.Routing, &q); err != nil {
+				return fmt.Errorf("tenant %s routing: %w", t.ID, err)
+			}
+			if err := s.eng.Configure(t.ID, q.Queues, q.Routes); err != nil {
+				return fmt.Errorf("tenant %s routing: %w", t.ID, err)
+			}
+		}
+	}
+	return nil
 }

@@ -483,3 +483,15 @@ func (s *DB) JobResultByID(ctx context.Context, id string) (JobResult, error) {
 	j.Result, j.CreatedAt = json.RawMessage(res), fromMS(created)
 	return j, nil
 }
+
+// MarkInterrupted closes service records left queued, ringing or in a call
+// by a control plane that stopped (the live queue is in memory), so no
+// record claims a wait that no longer exists. Returns how many.
+func (s *DB) MarkInterrupted(ctx context.Context) (int64, error) {
+	now := ms(s.now())
+	res, err := s.exec(ctx, `UPDATE service_records SET status='interrupted', ended_at=?, updated_at=? WHERE status IN ('queued','ringing','in_call')`, now, now)
+	if err != nil {
+		return 0, fmt.Errorf("store: mark interrupted: %w", err)
+	}
+	return res.RowsAffected()
+}
