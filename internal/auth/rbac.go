@@ -49,7 +49,7 @@ var rolePerms = map[string][]Perm{
 		PermAgentRead, PermAgentForce, PermRecordRead, PermCustomerRead, PermAuditRead, PermJobRead, PermApptRead, PermApptWrite},
 	RoleSupervisor: {PermTenantRead, PermQueueRead, PermQueueRoute, PermAgentRead, PermAgentForce, PermRecordRead, PermCustomerRead,
 		PermJobRead, PermApptRead, PermApptWrite},
-	RoleAgent: {PermAgentSelf, PermRecordRead, PermRecordWrite, PermCustomerRead, PermCustomerPII, PermCustomerEdit, PermApptRead, PermApptWrite},
+	RoleAgent:   {PermAgentSelf, PermRecordRead, PermRecordWrite, PermCustomerRead, PermCustomerPII, PermCustomerEdit, PermApptRead, PermApptWrite},
 	RoleAuditor: {PermRecordRead, PermCustomerRead, PermCustomerPII, PermAuditRead, PermJobRead, PermJobSubmit},
 	RoleOps:     {PermTenantRead, PermAgentRead, PermJobRead, PermJobSubmit},
 }

@@ -30,6 +30,34 @@ type Config struct {
 	Models   ModelsConfig   `yaml:"models"`   // where AI models and ONNX Runtime come from
 	Pipeline PipelineConfig `yaml:"pipeline"` // media pipeline limits and timeouts
 	Demo     DemoConfig     `yaml:"demo"`     // the `witness demo` job
+	Control  ControlConfig  `yaml:"control"`  // `witness serve`: control plane, job workers, storage
+}
+
+// ControlConfig configures `witness serve`. Empty database, nats_url and
+// s3.endpoint mean the single-machine defaults: SQLite, an in-process NATS
+// server and recordings on local disk, all under data_dir.
+type ControlConfig struct {
+	Listen        string        `yaml:"listen"`          // HTTP address of the API, /metrics and mounted servers
+	Roles         string        `yaml:"roles"`           // all, or a comma list of control, media, signaling
+	Database      string        `yaml:"database"`        // "" = sqlite:<data_dir>/witness.db; or postgres://user:pass@host:port/db
+	NATSURL       string        `yaml:"nats_url"`        // "" = run a NATS server in this process; or nats://host:port of a cluster
+	NATSListen    string        `yaml:"nats_listen"`     // client address of the in-process NATS server
+	FieldCipher   string        `yaml:"field_cipher"`    // sm4-gcm or aes-gcm, for ID/card/phone numbers at rest
+	KeyFile       string        `yaml:"key_file"`        // field key file; "" = <data_dir>/field.key, created on first start
+	SessionTTL    time.Duration `yaml:"session_ttl"`     // how long a sign-in lasts
+	JobAckWait    time.Duration `yaml:"job_ack_wait"`    // a silent worker's job is redelivered after this
+	JobMaxDeliver int           `yaml:"job_max_deliver"` // attempts before a job is dead-lettered
+	S3            S3Config      `yaml:"s3"`              // object storage for recordings
+}
+
+// S3Config selects S3-compatible object storage (MinIO, Ceph, cloud).
+type S3Config struct {
+	Endpoint  string `yaml:"endpoint"`   // host:port; "" = recordings on local disk under <data_dir>/recordings
+	Bucket    string `yaml:"bucket"`     // bucket name (created if missing)
+	AccessKey string `yaml:"access_key"` // access key id
+	SecretKey string `yaml:"secret_key"` // secret key
+	UseSSL    bool   `yaml:"use_ssl"`    // https to the endpoint
+	Region    string `yaml:"region"`     // region, if the store needs one
 }
 
 // LogConfig configures the process logger (see internal/logging).
@@ -86,6 +114,16 @@ func Default() Config {
 			Height:   360,
 			FPS:      25,
 			Duration: 5 * time.Second,
+		},
+		Control: ControlConfig{
+			Listen:        "127.0.0.1:8080",
+			Roles:         "all",
+			NATSListen:    "127.0.0.1:4222",
+			FieldCipher:   "sm4-gcm",
+			SessionTTL:    12 * time.Hour,
+			JobAckWait:    30 * time.Second,
+			JobMaxDeliver: 5,
+			S3:            S3Config{Bucket: "witness-recordings"},
 		},
 	}
 }

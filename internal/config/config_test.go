@@ -109,13 +109,18 @@ func TestEnvNames(t *testing.T) {
 		"WITNESS_DEMO_FPS":                "demo.fps",
 		"WITNESS_DEMO_DURATION":           "demo.duration",
 		"WITNESS_DEMO_OUTPUT":             "demo.output",
+		"WITNESS_CONTROL_LISTEN":          "control.listen",
+		"WITNESS_CONTROL_DATABASE":        "control.database",
+		"WITNESS_CONTROL_NATS_URL":        "control.nats_url",
+		"WITNESS_CONTROL_S3_ENDPOINT":     "control.s3.endpoint",
+		"WITNESS_CONTROL_S3_SECRET_KEY":   "control.s3.secret_key",
 	} {
 		if got[name] != key {
 			t.Errorf("%s -> %q, want %q", name, got[name], key)
 		}
 	}
-	if len(got) != 14 {
-		t.Errorf("%d variables, want 14 (update this test with new keys): %v", len(got), got)
+	if len(got) != 30 {
+		t.Errorf("%d variables, want 30 (update this test with new keys): %v", len(got), got)
 	}
 	for alias, target := range envAliases {
 		if _, ok := got[target]; !ok {

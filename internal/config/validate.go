@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/witness-media/witness/internal/logging"
@@ -71,5 +73,44 @@ func (c Config) Validate() error {
 	if c.Demo.Duration < minDemoDuration {
 		bad("demo.duration", c.Demo.Duration, "at least "+minDemoDuration.String())
 	}
+	c.validateControl(bad)
 	return errors.Join(errs...)
+}
+
+// validateControl checks the control section.
+func (c Config) validateControl(bad func(key string, value any, want string)) {
+	cc := c.Control
+	if _, _, err := net.SplitHostPort(cc.Listen); err != nil {
+		bad("control.listen", cc.Listen, "host:port")
+	}
+	for _, r := range strings.Split(cc.Roles, ",") {
+		switch strings.TrimSpace(r) {
+		case "all", "control", "media", "signaling":
+		default:
+			bad("control.roles", cc.Roles, "all, or a comma list of control, media, signaling")
+		}
+	}
+	if cc.Database != "" && !strings.HasPrefix(cc.Database, "sqlite:") && !strings.HasPrefix(cc.Database, "postgres://") && !strings.HasPrefix(cc.Database, "postgresql://") {
+		bad("control.database", "(hidden)", "empty, sqlite:PATH or postgres://...")
+	}
+	if cc.NATSURL == "" {
+		if _, _, err := net.SplitHostPort(cc.NATSListen); err != nil {
+			bad("control.nats_listen", cc.NATSListen, "host:port")
+		}
+	}
+	if cc.FieldCipher != "sm4-gcm" && cc.FieldCipher != "aes-gcm" {
+		bad("control.field_cipher", cc.FieldCipher, "sm4-gcm or aes-gcm")
+	}
+	if cc.SessionTTL < time.Minute {
+		bad("control.session_ttl", cc.SessionTTL, "at least 1m")
+	}
+	if cc.JobAckWait < time.Second {
+		bad("control.job_ack_wait", cc.JobAckWait, "at least 1s")
+	}
+	if cc.JobMaxDeliver < 1 {
+		bad("control.job_max_deliver", cc.JobMaxDeliver, "at least 1")
+	}
+	if cc.S3.Endpoint != "" && cc.S3.Bucket == "" {
+		bad("control.s3.bucket", cc.S3.Bucket, "a bucket name when s3.endpoint is set")
+	}
 }

@@ -466,3 +466,32 @@ func (s *DB) SetRecordQC(ctx context.Context, sc Scope, id, verdict string) erro
 	res, err := s.exec(ctx, `UPDATE service_records SET qc_verdict=?, updated_at=? WHERE id=? AND `+cond, append([]any{verdict, ms(s.now()), id}, cargs...)...)
 	return affected(res, err, "record qc "+id)
 }
+
+// JobResultByID returns the stored result of a job (workers check it
+// before running a redelivered job).
+func (s *DB) JobResultByID(ctx context.Context, id string) (JobResult, error) {
+	var (
+		j       JobResult
+		res     string
+		created int64
+	)
+	err := s.queryRow(ctx, `SELECT job_id, kind, tenant_id, subject, status, result, worker, attempts, created_at FROM job_results WHERE job_id=?`, id).
+		Scan(&j.JobID, &j.Kind, &j.TenantID, &j.Subject, &j.Status, &res, &j.Worker, &j.Attempts, &created)
+	if err != nil {
+		return JobResult{}, fmt.Errorf("store: job %s: %w", id, notFound(err))
+	}
+	j.Result, j.CreatedAt = json.RawMessage(res), fromMS(created)
+	return j, nil
+}
+
+// MarkInterrupted closes service records left queued, ringing or in a call
+// by a control plane that stopped (the live queue is in memory), so no
+// record claims a wait that no longer exists. Returns how many.
+func (s *DB) MarkInterrupted(ctx context.Context) (int64, error) {
+	now := ms(s.now())
+	res, err := s.exec(ctx, `UPDATE service_records SET status='interrupted', ended_at=?, updated_at=? WHERE status IN ('queued','ringing','in_call')`, now, now)
+	if err != nil {
+		return 0, fmt.Errorf("store: mark interrupted: %w", err)
+	}
+	return res.RowsAffected()
+}

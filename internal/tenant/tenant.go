@@ -3,6 +3,7 @@
 package tenant
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -14,6 +15,9 @@ type Settings struct {
 	Businesses []Business `json:"businesses,omitempty"`
 	Hours      Hours      `json:"hours"`
 	Quotas     Quotas     `json:"quotas"`
+	// Routing holds the tenant's queues and routes as the console
+	// configures them (kept opaque here so this package stays a leaf).
+	Routing json.RawMessage `json:"routing,omitempty"`
 }
 
 // Business is one catalogue entry (account opening, wealth-product double

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// serveProc runs `witness serve` and returns its base URL once it printed
+// its addresses.
+func serveProc(t *testing.T, dir string, args ...string) (base string, out *bytes.Buffer, cmd *exec.Cmd) {
+	t.Helper()
+	bin := witnessBinary(t)
+	cmd = exec.Command(bin, append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), "WITNESS_LOG_LEVEL=warn")
+	stdout, _ := cmd.StdoutPipe()
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
+	must(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	out = &bytes.Buffer{}
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	re := regexp.MustCompile(`(?:metrics|API)\s+(http://[0-9.:]+)`)
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve exited: %s\n%s", out, errBuf.String())
+			}
+			out.WriteString(l + "\n")
+			if m := re.FindStringSubmatch(l); m != nil && base == "" {
+				base = m[1]
+			}
+			if strings.Contains(l, "witness serve: ready") && base != "" {
+				go func() {
+					for l := range lines {
+						out.WriteString(l + "\n")
+					}
+				}()
+				return base, out, cmd
+			}
+		case <-deadline:
+			t.Fatalf("serve did not print its addresses: %s\n%s", out, errBuf.String())
+		}
+	}
+}
+
+func call(t *testing.T, method, url, tok, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	base, out, cmd := serveProc(t, dir)
+	m := regexp.MustCompile(`first admin login: admin / (\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no first admin login printed:\n%s", out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "first-admin.txt"))
+	if err != nil || !strings.Contains(string(b), m[1]) {
+		t.Fatalf("first-admin.txt: %v %q", err, b)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "first-admin.txt")); st.Mode().Perm() != 0o600 {
+		t.Fatalf("first-admin.txt mode %v", st.Mode())
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/openapi.json", "/metrics"} {
+		if code, _ := call(t, "GET", base+p, "", ""); code != 200 {
+			t.Fatalf("GET %s: %d", p, code)
+		}
+	}
+	code, res := call(t, "POST", base+"/api/v1/auth/login", "", `{"username":"admin","password":"`+m[1]+`"}`)
+	if code != 200 {
+		t.Fatalf("login: %d %v", code, res)
+	}
+	tok := res["token"].(string)
+	if code, _ := call(t, "GET", base+"/api/v1/tenants", tok, ""); code != 403 {
+		t.Fatalf("first admin must change the generated password first: %d", code)
+	}
+	if code, res := call(t, "POST", base+"/api/v1/me/password", tok, `{"old":"`+m[1]+`","new":"a-new-admin-pass-2026"}`); code != 204 {
+		t.Fatalf("change password: %d %v", code, res)
+	}
+	if code, res := call(t, "POST", base+"/api/v1/tenants", tok, `{"id":"bank1","parent_id":"province","name":"Bank One","level":"bank","whitelisted":true}`); code != 201 {
+		t.Fatalf("create tenant: %d %v", code, res)
+	}
+	if code, res := call(t, "PUT", base+"/api/v1/tenants/bank1/queues", tok, `{"queues":[{"name":"general","strategy":"longest-idle"}],"routes":[{"queue":"general"}]}`); code != 200 {
+		t.Fatalf("queues: %d %v", code, res)
+	}
+	code, res = call(t, "POST", base+"/api/v1/queue/join", "", `{"tenant_id":"bank1","customer_id":"c1","channel":"h5","business":"open"}`)
+	if code != 201 {
+		t.Fatalf("join: %d %v", code, res)
+	}
+	// Restart: data, routing and the admin survive; no second first-admin.
+	must(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve did not stop cleanly on SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	base, out, _ = serveProc(t, dir)
+	if strings.Contains(out.String(), "first admin login") {
+		t.Fatal("second start created another first admin")
+	}
+	code, res = call(t, "POST", base+"/api/v1/auth/login", "", `{"username":"admin","password":"a-new-admin-pass-2026"}`)
+	if code != 200 {
+		t.Fatalf("login after restart: %d %v", code, res)
+	}
+	if code, res := call(t, "POST", base+"/api/v1/queue/join", "", `{"tenant_id":"bank1","customer_id":"c2","channel":"app","business":"open"}`); code != 201 {
+		t.Fatalf("routing lost on restart: %d %v", code, res)
+	}
+	tok = res0(res, tok)
+	code, res = call(t, "GET", base+"/api/v1/records", tok, "")
+	recs, _ := res["records"].([]any)
+	statuses := map[string]string{}
+	for _, r := range recs {
+		m := r.(map[string]any)
+		statuses[m["customer_id"].(string)] = m["status"].(string)
+	}
+	if code != 200 || statuses["c1"] != "interrupted" || statuses["c2"] != "queued" {
+		t.Fatalf("service records after restart: %d %v", code, statuses)
+	}
+	// The audit chain verifies from the command line.
+	vout, err := exec.Command(witnessBinary(t), "audit", "verify", "--database", "sqlite:"+filepath.Join(dir, "witness.db")).CombinedOutput()
+	if err != nil || !strings.Contains(string(vout), "audit chain ok") {
+		t.Fatalf("audit verify: %v %s", err, vout)
+	}
+}
+
+func res0(res map[string]any, def string) string {
+	if t, ok := res["token"].(string); ok {
+		return t
+	}
+	return def
+}
