@@ -1,0 +1,230 @@
+package audio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/witness-media/witness/enhance/audio/audiotest"
+	"github.com/witness-media/witness/pipeline"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// methods are the denoisers compared in docs/enhance.md.
+var methods = []struct {
+	name string
+	opts DenoiseOptions
+}{
+	{"webrtc moderate", DenoiseOptions{Engine: EngineWebRTC, Level: "moderate", Transient: ptr(false)}},
+	{"webrtc high", DenoiseOptions{Engine: EngineWebRTC, Level: "high", Transient: ptr(false)}},
+	{"webrtc very-high", DenoiseOptions{Engine: EngineWebRTC, Level: "very-high", Transient: ptr(false)}},
+	{"spectral", DenoiseOptions{Engine: EngineSpectral, Transient: ptr(false)}},
+	{"transient", DenoiseOptions{Engine: EngineNone, Transient: ptr(true)}},
+	{"webrtc high+transient", DenoiseOptions{Engine: EngineWebRTC, Level: "high"}},
+	{"spectral+transient", DenoiseOptions{Engine: EngineSpectral}},
+}
+
+func speech(t testing.TB, i int) []float64 {
+	s, err := audiotest.ReadSpeech(audiotest.Targets[i])
+	if err != nil {
+		t.Skip(err)
+	}
+	return s
+}
+
+// denoise runs x through a fresh stage in 10 ms frames and returns the
+// output aligned to the input (lag found within 20 ms) and the lag.
+func denoise(t testing.TB, o DenoiseOptions, x, ref []float64) ([]float64, int) {
+	st, err := NewDenoise(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := audiotest.Frames(x, audiotest.Rate, 10*time.Millisecond)
+	out, err := Run(st, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := audiotest.Join(out)
+	if d := len(y) - len(x); d < -audiotest.Rate/100 || d > audiotest.Rate/100 {
+		t.Fatalf("%s: %d samples in, %d out", o.Engine, len(x), len(y))
+	}
+	checkPTS(t, out)
+	lag := Lag(y, ref, audiotest.Rate/50)
+	return Shift(y, lag), lag
+}
+
+// checkPTS asserts the output timeline is contiguous from 0.
+func checkPTS(t testing.TB, out []*pipeline.AudioFrame) {
+	var next time.Duration
+	for i, f := range out {
+		if d := f.PTS - next; d < -time.Millisecond || d > time.Millisecond {
+			t.Fatalf("frame %d PTS %v, want %v", i, f.PTS, next)
+		}
+		next = f.PTS + f.Duration()
+	}
+}
+
+// TestDenoiseSISDR measures SI-SDR improvement of every method on speech
+// mixed with each office noise at 0-15 dB SNR, prints the table for
+// docs/enhance.md and asserts the improvements the docs claim.
+func TestDenoiseSISDR(t *testing.T) {
+	snrs := []float64{0, 5, 10, 15}
+	targets := []int{0, 1}
+	if testing.Short() {
+		snrs, targets = []float64{0, 10}, []int{0}
+	}
+	// gain[method][kind] = mean SI-SDR improvement over SNRs and targets
+	gain := map[string]map[string]float64{}
+	lags := map[string]int{}
+	for _, m := range methods {
+		gain[m.name] = map[string]float64{}
+	}
+	for _, kind := range audiotest.Kinds {
+		for _, ti := range targets {
+			s := speech(t, ti)
+			noise, err := audiotest.Noise(kind, len(s), uint64(ti+1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, snr := range snrs {
+				mix, _ := audiotest.Mix(s, noise, snr)
+				base := SISDR(mix, s)
+				for _, m := range methods {
+					y, lag := denoise(t, m.opts, mix, s)
+					lags[m.name] = lag
+					gain[m.name][kind] += (SISDR(y, s) - base) / float64(len(snrs)*len(targets))
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| method | %s |\n|---|---|---|---|---|\n", strings.Join(audiotest.Kinds, " | "))
+	for _, m := range methods {
+		fmt.Fprintf(&b, "| %s |", m.name)
+		for _, k := range audiotest.Kinds {
+			fmt.Fprintf(&b, " %+.1f dB |", gain[m.name][k])
+		}
+		fmt.Fprintf(&b, " (lag %d)\n", lags[m.name])
+	}
+	t.Log(b.String())
+	// The claims of docs/enhance.md.
+	check := func(m, k string, min float64) {
+		if g := gain[m][k]; g < min {
+			t.Errorf("%s on %s: SI-SDR improvement %.1f dB, want >= %.1f", m, k, g, min)
+		}
+	}
+	check("transient", audiotest.Keyboard, 2.5)
+	check("spectral+transient", audiotest.Keyboard, 2.5)
+	check("spectral", audiotest.Fan, 2)
+	check("spectral+transient", audiotest.Fan, 2)
+	for _, k := range audiotest.Kinds {
+		// No method of the default chain makes any noise worse on average.
+		check("spectral+transient", k, -0.5)
+	}
+	for _, m := range methods {
+		if lags[m.name] != 0 {
+			t.Errorf("%s: output lags input by %d samples", m.name, lags[m.name])
+		}
+	}
+}
+
+// TestDenoiseCleanSpeech: speech with no noise must come out almost
+// unchanged (the stated bound is in docs/enhance.md).
+func TestDenoiseCleanSpeech(t *testing.T) {
+	s := speech(t, 0)
+	for _, m := range methods {
+		y, _ := denoise(t, m.opts, s, s)
+		got := SISDR(y, s)
+		t.Logf("%s: clean speech SI-SDR %.1f dB", m.name, got)
+		// The Go suppressors must leave clean speech within 20 dB SI-SDR
+		// (distortion at least 20 dB below the speech); WebRTC's gates
+		// quiet speech and is documented, not held to it.
+		if !strings.HasPrefix(m.name, "webrtc") && got < 20 {
+			t.Errorf("%s: clean speech SI-SDR %.1f dB, want >= 20", m.name, got)
+		}
+	}
+}
+
+// TestDenoiseDefaultRegistered: the stage is available by name with its
+// defaults, rejects unknown params, and reports itself for the recording.
+func TestDenoiseDefaultRegistered(t *testing.T) {
+	st, err := pipeline.NewStage("denoise", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := st.(*Stage).Enhancement()
+	if !a.Active || a.Settings["engine"] != EngineSpectral || a.Settings["transient"] != true {
+		t.Fatalf("default denoise: %+v", a)
+	}
+	if _, err := pipeline.NewStage("denoise", pipeline.Params{"engin": "webrtc"}); err == nil {
+		t.Fatal("unknown key accepted")
+	}
+	if _, err := pipeline.NewStage("denoise", pipeline.Params{"level": "max"}); !errors.Is(err, ErrParams) {
+		t.Fatalf("bad level: %v", err)
+	}
+}
+
+// TestDenoiseWebRTCRates: the WebRTC engine keeps sync at every rate it
+// supports and refuses others with a clear error instead of drifting.
+func TestDenoiseWebRTCRates(t *testing.T) {
+	s := speech(t, 0)[:audiotest.Rate*2]
+	for _, rate := range []int{8000, 16000, 32000, 48000} {
+		x := make([]float64, len(s)*rate/audiotest.Rate)
+		for i := range x {
+			x[i] = s[i*audiotest.Rate/rate]
+		}
+		x = audiotest.HighPass(x, 100, rate)
+		st, err := NewDenoise(DenoiseOptions{Engine: EngineWebRTC, Level: "low", Transient: ptr(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := Run(st, audiotest.Frames(x, rate, 10*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := audiotest.Join(out)
+		if len(y) != len(x) {
+			t.Errorf("%d Hz: %d samples in, %d out", rate, len(x), len(y))
+		}
+		if lag := Lag(y, x, rate/50); lag != 0 {
+			t.Errorf("%d Hz: output lags by %d samples", rate, lag)
+		}
+	}
+	st, _ := NewDenoise(DenoiseOptions{Engine: EngineWebRTC})
+	_, err := Run(st, audiotest.Frames(s, 44100, 10*time.Millisecond))
+	if !errors.Is(err, ErrFormat) {
+		t.Fatalf("44.1 kHz: %v, want ErrFormat", err)
+	}
+}
+
+// TestDenoiseStereoAndFormatChange: channels are processed independently
+// and a format change mid-stream is an error, not silent corruption.
+func TestDenoiseStereoAndFormatChange(t *testing.T) {
+	st, err := NewDenoise(DenoiseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	n := 0
+	emit := func(p pipeline.Packet) { n += p.Audio.Samples() }
+	f := &pipeline.AudioFrame{Format: pipeline.SampleF32, SampleRate: 48000, Channels: 2, F32: make([]float32, 960)}
+	for i := 0; i < 10; i++ {
+		if err := st.Process(ctx, pipeline.Packet{Audio: f}, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := &pipeline.AudioFrame{Format: pipeline.SampleF32, SampleRate: 16000, Channels: 2, F32: make([]float32, 320)}
+	if err := st.Process(ctx, pipeline.Packet{Audio: bad}, emit); !errors.Is(err, ErrFormat) {
+		t.Fatalf("format change: %v", err)
+	}
+	if err := st.Flush(ctx, emit); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4800 {
+		t.Fatalf("%d samples out of 4800", n)
+	}
+}
