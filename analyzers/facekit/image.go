@@ -33,7 +33,7 @@ func RGBMat(f *pipeline.VideoFrame) (gocv.Mat, error) {
 		}
 		defer src.Close()
 		dst := gocv.NewMat()
-		gocv.CvtColor(src, &dst, gocv.ColorRGBAToBGR) // channel order kept: RGBA -> RGB
+		gocv.CvtColor(src, &dst, gocv.ColorBGRAToBGR) // drops alpha, keeps channel order: RGBA -> RGB
 		return dst, nil
 	case pipeline.PixelGray:
 		src, err := matFromRows(f.Data, f.Height, f.Width, f.Stride[0], 1, gocv.MatTypeCV8UC1)

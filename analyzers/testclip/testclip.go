@@ -125,6 +125,9 @@ type Truth struct {
 	End  time.Duration
 }
 
+// Bounds is the picture rectangle.
+func (c *Clip) Bounds() image.Rectangle { return image.Rect(0, 0, c.W, c.H) }
+
 // Frames returns the number of frames.
 func (c *Clip) Frames() int { return int(c.Duration * time.Duration(c.FPS) / time.Second) }
 
