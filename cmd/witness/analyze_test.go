@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,5 +83,47 @@ func TestAnalyzeBadInput(t *testing.T) {
 		if code != c.code || !strings.Contains(errb.String(), c.msg) || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q", c.args, code, errb.String())
 		}
+	}
+}
+
+// Voiceprint through witness analyze: an audio file where one espeak-ng
+// voice enrols and another takes over at the known time.
+func TestAnalyzeVoiceprint(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.wav"), filepath.Join(dir, "b.wav")
+	say := func(voice, out, text string) {
+		if o, err := exec.Command("espeak-ng", "-v", voice, "-w", out, text).CombinedOutput(); err != nil {
+			t.Fatalf("espeak-ng: %v %s", err, o)
+		}
+	}
+	say("en-us+m5", a, "Please state your full name and the purpose of this account opening today. I confirm that I have read the terms and conditions of the investment product. My identity card was issued in the city where I was born many years ago.")
+	say("en-us+f4", b, "We agreed to transfer the funds on the first working day of next month. Seven large boxes of old books were carried up the narrow stairs by hand.")
+	rec := filepath.Join(dir, "call.m4a")
+	if o, err := exec.Command("ffmpeg", "-loglevel", "error", "-i", a, "-i", b, "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1,aresample=48000", "-c:a", "aac", rec).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, o)
+	}
+	probe, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", a).Output()
+	must(t, err)
+	var switchAt float64
+	_, _ = fmt.Sscan(strings.TrimSpace(string(probe)), &switchAt)
+	side := filepath.Join(dir, "call.json")
+	var out, errb bytes.Buffer
+	if code := runMain([]string{"analyze", rec, "--analyzers", "voiceprint", "--json", side}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	t.Logf("stdout:\n%s", out.String())
+	bs, err := os.ReadFile(side)
+	must(t, err)
+	var sc markers.Sidecar
+	must(t, json.Unmarshal(bs, &sc))
+	var kinds []string
+	for _, m := range sc.Markers {
+		kinds = append(kinds, m.Kind)
+	}
+	if len(sc.Markers) != 2 || sc.Markers[0].Kind != "voice.enrolled" || sc.Markers[1].Kind != "voice.mismatch" {
+		t.Fatalf("markers %v", kinds)
+	}
+	if d := sc.Markers[1].At.Seconds() - switchAt; d < -4 || d > 4 {
+		t.Errorf("mismatch at %v, voices switched at %.2fs", sc.Markers[1].At, switchAt)
 	}
 }
