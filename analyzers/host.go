@@ -125,6 +125,9 @@ func NewHost(s Session, p *Profile, sink func(pipeline.Event), log *slog.Logger)
 		}
 		if qs == 0 {
 			qs = 4
+			if w, ok := a.(interface{ WantsAudio() bool }); ok && w.WantsAudio() {
+				qs = 64 // audio arrives in 10-20 ms frames: about a second of it
+			}
 		}
 		h.workers = append(h.workers, &worker{name: sp.Name, a: a, q: pipeline.NewQueue[pipeline.Packet](qs, false),
 			step: time.Duration(float64(time.Second) / fps)})
