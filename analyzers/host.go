@@ -18,7 +18,7 @@ import (
 type Spec struct {
 	Name   string          `yaml:"name"`
 	FPS    float64         `yaml:"fps"`   // frames per second it sees; default 5 (0 < fps <= 30)
-	Queue  int             `yaml:"queue"` // items buffered before the oldest is dropped; default 4 (audio analyzers: ~50, one second of 20 ms frames)
+	Queue  int             `yaml:"queue"` // items buffered before the oldest is dropped; default 4, 64 for analyzers that want audio
 	Params pipeline.Params `yaml:"params"`
 }
 
