@@ -103,3 +103,9 @@ func FrameFromImage(img image.Image) *pipeline.VideoFrame {
 func clampRect(r image.Rectangle, w, h int) image.Rectangle {
 	return r.Intersect(image.Rect(0, 0, w, h))
 }
+
+// FrameFromMat copies an RGB Mat into a frame.
+func FrameFromMat(m gocv.Mat) *pipeline.VideoFrame {
+	w, h := m.Cols(), m.Rows()
+	return &pipeline.VideoFrame{Format: pipeline.PixelRGB, Width: w, Height: h, Stride: [3]int{w * 3}, Data: m.ToBytes()}
+}
