@@ -95,8 +95,8 @@ func LoadPhotos() (*Photos, error) {
 func closeEyes(head gocv.Mat) gocv.Mat {
 	m := head.Clone()
 	for _, e := range []struct {
-		box          image.Rectangle
-		skin         image.Point
+		box           image.Rectangle
+		skin          image.Point
 		y, xmin, xmax int
 	}{
 		{image.Rect(61, 91, 87, 109), image.Pt(74, 118), 100, 66, 83},
