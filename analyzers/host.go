@@ -263,3 +263,13 @@ func (h *Host) closeAnalyzers() {
 		}
 	}
 }
+
+// Fanout returns a sink that hands each event to every sink in order (for
+// example markers.Recorder, then a NATS publisher's Sink).
+func Fanout(sinks ...func(pipeline.Event)) func(pipeline.Event) {
+	return func(e pipeline.Event) {
+		for _, s := range sinks {
+			s(e)
+		}
+	}
+}

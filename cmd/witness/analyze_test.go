@@ -127,3 +127,29 @@ func TestAnalyzeVoiceprint(t *testing.T) {
 		t.Errorf("mismatch at %v, voices switched at %.2fs", sc.Markers[1].At, switchAt)
 	}
 }
+
+// A business profile with params (the ID photo) through --profile.
+func TestAnalyzeProfile(t *testing.T) {
+	p, err := testclip.LoadPhotos()
+	must(t, err)
+	defer p.Close()
+	clip := testclip.KYC(p, 640, 360, 10)
+	clip.Duration = 4 * time.Second
+	defer clip.Close()
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "kyc.mp4")
+	must(t, clip.WriteMP4(rec))
+	prof := filepath.Join(dir, "bank.yaml")
+	must(t, os.WriteFile(prof, []byte("analyzers:\n  - name: idmatch\n    fps: 2\n    params: {photo: "+testclip.MessiPhoto+"}\n"), 0o644))
+	var out, errb bytes.Buffer
+	if code := runMain([]string{"analyze", "--profile", prof, rec}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "identity.id_mismatch") {
+		t.Fatalf("stdout:\n%s", out.String())
+	}
+	must(t, os.WriteFile(prof, []byte("analyzers:\n  - name: idmatch\n    fps: 2\n    params: {phot: x}\n"), 0o644))
+	if code := runMain([]string{"analyze", "--profile", prof, rec}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "phot") {
+		t.Fatalf("typo in params: exit %d, %s", code, errb.String())
+	}
+}
