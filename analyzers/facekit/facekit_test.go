@@ -1,6 +1,7 @@
 package facekit_test
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -143,4 +144,26 @@ func TestChangeGating(t *testing.T) {
 	if d, r := tr.Stats(); d != 2 || r != 8 {
 		t.Errorf("%d detections, %d reuses over 10 static frames; want 2 and 8", d, r)
 	}
+}
+
+// Options of one session's analyzers merge; a real conflict is an error.
+func TestSharedOptions(t *testing.T) {
+	a, err := facekit.Shared("opts", facekit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	b, err := facekit.Shared("opts", facekit.Options{DetectEvery: 2})
+	if err != nil || b != a {
+		t.Fatalf("second analyzer: %v", err)
+	}
+	defer b.Release()
+	if _, err := facekit.Shared("opts", facekit.Options{DetectEvery: 3}); !errors.Is(err, facekit.ErrOptionsConflict) {
+		t.Fatalf("conflict: %v", err)
+	}
+	c, err := facekit.Shared("opts", facekit.Options{DetectEvery: 2, MinScore: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Release()
 }
