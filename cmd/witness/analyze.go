@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,12 +34,13 @@ func init() {
 func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("analyze")
 	names := fs.String("analyzers", "face,light,occlusion", "comma-separated analyzers (registered: "+strings.Join(analyzers.Names(), ", ")+")")
-	profile := fs.String("profile", "", "business profile YAML (analyzers with params); overrides --analyzers")
+	profile := fs.String("profile", "", "business profile YAML (analyzers with params); overrides --analyzers (default analyzers.profile)")
 	jsonOut := fs.String("json", "", "write the marker sidecar JSON here")
 	vttOut := fs.String("vtt", "", "write WebVTT chapters here")
 	metaOut := fs.String("ffmeta", "", "write an FFmpeg chapter metadata file here")
 	fps := fs.Float64("fps", 5, "frames per second each analyzer sees (with --analyzers)")
-	onnxDir := fs.String("onnx-dir", "", "load no-code ONNX analyzers from the YAML manifests in this directory first")
+	onnxDir := fs.String("onnx-dir", "", "load no-code ONNX analyzers from the YAML manifests in this directory first (default analyzers.onnx_dir)")
+	cfgPath := fs.String("config", "", "config file (YAML)")
 	var files []string
 	rest := args
 	for {
@@ -53,6 +55,16 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if len(files) != 1 {
 		return fmt.Errorf("%w: want one file: witness analyze FILE [--analyzers face,light] [--json OUT]", errUsage)
+	}
+	cfg, _, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *onnxDir == "" {
+		*onnxDir = cfg.Analyzers.ONNXDir
+	}
+	if *profile == "" && !flagSet(fs, "analyzers") {
+		*profile = cfg.Analyzers.Profile
 	}
 	if *onnxDir != "" {
 		if _, err := onnxslot.LoadDir(*onnxDir); err != nil {
@@ -114,4 +126,11 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return write(*metaOut, func(w io.Writer) error { return markers.WriteFFMetadata(w, ms, res.Duration) })
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

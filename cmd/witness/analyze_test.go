@@ -148,6 +148,12 @@ func TestAnalyzeProfile(t *testing.T) {
 	if !strings.Contains(out.String(), "identity.id_mismatch") {
 		t.Fatalf("stdout:\n%s", out.String())
 	}
+	// The same profile from the configuration (analyzers.profile).
+	t.Setenv("WITNESS_ANALYZERS_PROFILE", prof)
+	out.Reset()
+	if code := runMain([]string{"analyze", rec}, &out, &errb); code != 0 || !strings.Contains(out.String(), "identity.id_mismatch") {
+		t.Fatalf("profile from config: exit %d: %s\n%s", code, errb.String(), out.String())
+	}
 	must(t, os.WriteFile(prof, []byte("analyzers:\n  - name: idmatch\n    fps: 2\n    params: {phot: x}\n"), 0o644))
 	if code := runMain([]string{"analyze", "--profile", prof, rec}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "phot") {
 		t.Fatalf("typo in params: exit %d, %s", code, errb.String())

@@ -30,6 +30,15 @@ type Config struct {
 	Models   ModelsConfig   `yaml:"models"`   // where AI models and ONNX Runtime come from
 	Pipeline PipelineConfig `yaml:"pipeline"` // media pipeline limits and timeouts
 	Demo     DemoConfig     `yaml:"demo"`     // the `witness demo` job
+
+	Analyzers AnalyzersConfig `yaml:"analyzers"` // live risk analyzers and no-code plugins
+}
+
+// AnalyzersConfig says which analyzers watch calls and which no-code
+// (ONNX + YAML manifest) analyzers are loaded at start-up.
+type AnalyzersConfig struct {
+	Profile string `yaml:"profile"`  // business profile YAML (analyzers, thresholds, sampling, debounce); "" = face, light and occlusion at 5 fps with defaults
+	ONNXDir string `yaml:"onnx_dir"` // directory of ONNX analyzer manifests (*.yaml) registered at start-up; "" = none
 }
 
 // LogConfig configures the process logger (see internal/logging).
