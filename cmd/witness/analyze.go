@@ -9,11 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/witness-media/witness/analyzers"
 	_ "github.com/witness-media/witness/analyzers/face"
 	_ "github.com/witness-media/witness/analyzers/idmatch"
 	_ "github.com/witness-media/witness/analyzers/light"
 	_ "github.com/witness-media/witness/analyzers/liveness"
+	"github.com/witness-media/witness/analyzers/natsplugin"
 	_ "github.com/witness-media/witness/analyzers/occlusion"
 	"github.com/witness-media/witness/analyzers/offline"
 	"github.com/witness-media/witness/analyzers/onnxslot"
@@ -30,7 +33,7 @@ func init() {
 }
 
 // runAnalyze: witness analyze FILE [--analyzers face,light,...] [--profile YAML]
-// [--json OUT] [--vtt OUT] [--ffmeta OUT] [--fps N] [--onnx-dir DIR]
+// [--json OUT] [--vtt OUT] [--ffmeta OUT] [--fps N] [--onnx-dir DIR] [--nats URL]
 func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("analyze")
 	names := fs.String("analyzers", "face,light,occlusion", "comma-separated analyzers (registered: "+strings.Join(analyzers.Names(), ", ")+")")
@@ -41,6 +44,7 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	fps := fs.Float64("fps", 5, "frames per second each analyzer sees (with --analyzers)")
 	onnxDir := fs.String("onnx-dir", "", "load no-code ONNX analyzers from the YAML manifests in this directory first (default analyzers.onnx_dir)")
 	cfgPath := fs.String("config", "", "config file (YAML)")
+	natsURL := fs.String("nats", "", "NATS server for out-of-process plugins (the nats analyzer), e.g. nats://127.0.0.1:4222")
 	var files []string
 	rest := args
 	for {
@@ -65,6 +69,14 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *profile == "" && !flagSet(fs, "analyzers") {
 		*profile = cfg.Analyzers.Profile
+	}
+	if *natsURL != "" {
+		nc, err := nats.Connect(*natsURL, nats.Name("witness analyze"))
+		if err != nil {
+			return fmt.Errorf("nats %s: %w", *natsURL, err)
+		}
+		defer nc.Close()
+		natsplugin.SetConn(nc)
 	}
 	if *onnxDir != "" {
 		if _, err := onnxslot.LoadDir(*onnxDir); err != nil {

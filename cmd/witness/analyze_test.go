@@ -8,8 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/witness-media/witness/analyzers/testclip"
 	"github.com/witness-media/witness/markers"
@@ -157,5 +161,61 @@ func TestAnalyzeProfile(t *testing.T) {
 	must(t, os.WriteFile(prof, []byte("analyzers:\n  - name: idmatch\n    fps: 2\n    params: {phot: x}\n"), 0o644))
 	if code := runMain([]string{"analyze", "--profile", prof, rec}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "phot") {
 		t.Fatalf("typo in params: exit %d, %s", code, errb.String())
+	}
+}
+
+// An out-of-process plugin over NATS in witness analyze: a plugin (here a
+// Go subscriber standing in for any language) answers each frame; its
+// events land in the sidecar with source "plugin".
+func TestAnalyzeNATSPlugin(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	must(t, err)
+	ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	nc, err := nats.Connect(ns.ClientURL())
+	must(t, err)
+	defer nc.Close()
+	var seen atomic.Int32 // written on the subscription's goroutine
+	_, err = nc.Subscribe("witness.plugin.counter.video", func(m *nats.Msg) {
+		n := seen.Add(1)
+		body := `{"events":[]}`
+		if n == 3 {
+			head, _, _ := bytes.Cut(m.Data, []byte("\n"))
+			var meta struct {
+				PTS int64 `json:"pts_ns"`
+			}
+			_ = json.Unmarshal(head, &meta)
+			body = fmt.Sprintf(`{"events":[{"kind":"plugin.third_frame","severity":"info","media_time_ns":%d}]}`, meta.PTS)
+		}
+		_ = m.Respond([]byte(body))
+	})
+	must(t, err)
+	must(t, nc.Flush())
+
+	p, err := testclip.LoadPhotos()
+	must(t, err)
+	defer p.Close()
+	clip := testclip.KYC(p, 320, 180, 10)
+	clip.Duration = 2 * time.Second
+	defer clip.Close()
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "clip.mp4")
+	must(t, clip.WriteMP4(rec))
+	prof := filepath.Join(dir, "p.yaml")
+	must(t, os.WriteFile(prof, []byte("analyzers:\n  - name: nats\n    fps: 2\n    params: {plugin: counter, timeout: 5s}\n"), 0o644))
+	side := filepath.Join(dir, "clip.json")
+	var out, errb bytes.Buffer
+	if code := runMain([]string{"analyze", rec, "--profile", prof, "--nats", ns.ClientURL(), "--json", side}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	b, err := os.ReadFile(side)
+	must(t, err)
+	var sc markers.Sidecar
+	must(t, json.Unmarshal(b, &sc))
+	if seen.Load() != 4 || len(sc.Markers) != 1 || sc.Markers[0].Kind != "plugin.third_frame" || sc.Markers[0].Source != pipeline.OriginPlugin || sc.Markers[0].At != time.Second {
+		t.Fatalf("plugin saw %d frames; sidecar %s", seen.Load(), b)
 	}
 }
