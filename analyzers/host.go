@@ -18,7 +18,7 @@ import (
 type Spec struct {
 	Name   string          `yaml:"name"`
 	FPS    float64         `yaml:"fps"`   // frames per second it sees; default 5 (0 < fps <= 30)
-	Queue  int             `yaml:"queue"` // items buffered before the oldest is dropped; default 4 (audio analyzers: ~50, one second of 20 ms frames)
+	Queue  int             `yaml:"queue"` // items buffered before the oldest is dropped; default 4, 64 for analyzers that want audio
 	Params pipeline.Params `yaml:"params"`
 }
 
@@ -125,6 +125,9 @@ func NewHost(s Session, p *Profile, sink func(pipeline.Event), log *slog.Logger)
 		}
 		if qs == 0 {
 			qs = 4
+			if w, ok := a.(interface{ WantsAudio() bool }); ok && w.WantsAudio() {
+				qs = 64 // audio arrives in 10-20 ms frames: about a second of it
+			}
 		}
 		h.workers = append(h.workers, &worker{name: sp.Name, a: a, q: pipeline.NewQueue[pipeline.Packet](qs, false),
 			step: time.Duration(float64(time.Second) / fps)})
@@ -257,6 +260,16 @@ func (h *Host) closeAnalyzers() {
 	for _, w := range h.workers {
 		if err := w.a.Close(); err != nil {
 			h.log.Warn("closing analyzer", "analyzer", w.name, "err", err)
+		}
+	}
+}
+
+// Fanout returns a sink that hands each event to every sink in order (for
+// example markers.Recorder, then a NATS publisher's Sink).
+func Fanout(sinks ...func(pipeline.Event)) func(pipeline.Event) {
+	return func(e pipeline.Event) {
+		for _, s := range sinks {
+			s(e)
 		}
 	}
 }

@@ -99,3 +99,48 @@ func TestBadParams(t *testing.T) {
 }
 
 func imageRect(x0, y0, x1, y1 int) image.Rectangle { return image.Rect(x0, y0, x1, y1) }
+
+// The customer's region of interest: a composite with the agent on the
+// left and the customer on the right. The agent's face never counts; the
+// customer leaving her half is face.missing even though a face remains.
+func TestRegionOfInterest(t *testing.T) {
+	p := photos(t)
+	clip := &testclip.Clip{W: 640, H: 360, FPS: 5, Duration: 5 * time.Second}
+	defer clip.Close()
+	clip.Script = func(tm time.Duration) ([]testclip.Layer, float64) {
+		ls := []testclip.Layer{{Pic: &p.Messi, Box: imageRect(60, 80, 260, 280)}} // the agent, left half
+		if tm < 2*time.Second {
+			ls = append(ls, testclip.Layer{Pic: &p.Astronaut, Box: imageRect(380, 50, 580, 310)})
+		}
+		return ls, 1
+	}
+	a, err := analyzers.New("face", analyzers.Session{Room: t.Name()}, pipeline.Params{"roi": []float64{0.5, 0, 0.5, 1}, "min_duration": "600ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	evs, err := testclip.Run(clip, 1, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		t.Logf("%-20s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
+	}
+	for _, pr := range testclip.Match(evs, []testclip.Truth{{Kind: "face.missing", At: 2 * time.Second}}, 500*time.Millisecond, "face.") {
+		t.Error(pr)
+	}
+	// Control: without the region both faces count (so the agent's face is
+	// detected, and the region is what kept it out).
+	whole, err := analyzers.New("face", analyzers.Session{Room: t.Name() + "-whole"}, pipeline.Params{"min_duration": "600ms", "centre_tolerance": 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer whole.Close()
+	evs, err = testclip.Run(clip, 1, whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range testclip.Match(evs, []testclip.Truth{{Kind: "face.multiple", At: 0}}, 500*time.Millisecond, "face.missing", "face.multiple") {
+		t.Error("whole frame:", pr)
+	}
+}

@@ -33,7 +33,7 @@ func RGBMat(f *pipeline.VideoFrame) (gocv.Mat, error) {
 		}
 		defer src.Close()
 		dst := gocv.NewMat()
-		gocv.CvtColor(src, &dst, gocv.ColorRGBAToBGR) // channel order kept: RGBA -> RGB
+		gocv.CvtColor(src, &dst, gocv.ColorBGRAToBGR) // drops alpha, keeps channel order: RGBA -> RGB
 		return dst, nil
 	case pipeline.PixelGray:
 		src, err := matFromRows(f.Data, f.Height, f.Width, f.Stride[0], 1, gocv.MatTypeCV8UC1)
@@ -102,4 +102,10 @@ func FrameFromImage(img image.Image) *pipeline.VideoFrame {
 // clampRect keeps r inside a w x h picture.
 func clampRect(r image.Rectangle, w, h int) image.Rectangle {
 	return r.Intersect(image.Rect(0, 0, w, h))
+}
+
+// FrameFromMat copies an RGB Mat into a frame.
+func FrameFromMat(m gocv.Mat) *pipeline.VideoFrame {
+	w, h := m.Cols(), m.Rows()
+	return &pipeline.VideoFrame{Format: pipeline.PixelRGB, Width: w, Height: h, Stride: [3]int{w * 3}, Data: m.ToBytes()}
 }

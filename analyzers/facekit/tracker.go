@@ -1,6 +1,7 @@
 package facekit
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"math"
@@ -48,8 +49,9 @@ func (o *Options) defaults() {
 // Tracker detects faces for one session and shares results between the
 // analyzers that look at the same frames. Safe for concurrent use.
 type Tracker struct {
-	key  string
-	opts Options
+	key      string
+	opts     Options
+	explicit Options // what analyzers asked for; zero = default
 
 	mu                 sync.Mutex
 	refs               int
@@ -65,8 +67,15 @@ var (
 	trackers   = map[string]*Tracker{}
 )
 
-// Shared returns the session's tracker, creating it with opts if it does not
-// exist (later callers share the first one's options). Call Release when done.
+// ErrOptionsConflict means two analyzers of a session asked for different
+// detection options.
+var ErrOptionsConflict = errors.New("facekit: conflicting detection options for one session")
+
+// Shared returns the session's tracker. Zero fields of opts mean "no
+// preference": the first analyzer that sets a field sets it for the session
+// (analyzers are built before frames flow), and two different explicit
+// values are an error rather than one silently winning. Call Release when
+// done.
 func Shared(session string, opts Options) (*Tracker, error) {
 	if err := Available(); err != nil {
 		return nil, err
@@ -75,12 +84,44 @@ func Shared(session string, opts Options) (*Tracker, error) {
 	defer trackersMu.Unlock()
 	t, ok := trackers[session]
 	if !ok {
-		opts.defaults()
-		t = &Tracker{key: session, opts: opts}
+		t = &Tracker{key: session}
 		trackers[session] = t
+	}
+	t.mu.Lock()
+	err := merge(&t.explicit, opts)
+	t.opts = t.explicit
+	t.opts.defaults()
+	t.mu.Unlock()
+	if err != nil {
+		if !ok {
+			delete(trackers, session)
+		}
+		return nil, err
 	}
 	t.refs++
 	return t, nil
+}
+
+// merge copies the non-zero fields of o into e, refusing different values.
+func merge(e *Options, o Options) error {
+	var errs []error
+	set := func(name string, dst *float64, v float64) {
+		if v == 0 {
+			return
+		}
+		if *dst != 0 && *dst != v {
+			errs = append(errs, fmt.Errorf("%w: %s %v vs %v", ErrOptionsConflict, name, *dst, v))
+			return
+		}
+		*dst = v
+	}
+	ms, ks, de := float64(e.MinScore), float64(e.KeepScore), float64(e.DetectEvery)
+	set("min_score", &ms, float64(o.MinScore))
+	set("keep_score", &ks, float64(o.KeepScore))
+	set("detect_every", &de, float64(o.DetectEvery))
+	set("change_gate", &e.ChangeGate, o.ChangeGate)
+	e.MinScore, e.KeepScore, e.DetectEvery = float32(ms), float32(ks), int(de)
+	return errors.Join(errs...)
 }
 
 // NewTracker returns a private tracker (tests, benchmarks, offline tools).

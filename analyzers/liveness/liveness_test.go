@@ -96,3 +96,13 @@ func TestIdentityChanged(t *testing.T) {
 		t.Errorf("%d identity.changed events, want 1", n)
 	}
 }
+
+// The panned photograph with blinks (eyes painted shut for 400 ms every
+// 2.5 s) passes on the blink evidence.
+func TestBlinksCountAsLive(t *testing.T) {
+	c := testclip.Blinking(photos(t), 640, 360, 10, 16*time.Second)
+	defer c.Close()
+	for _, e := range run(t, c, nil) {
+		t.Errorf("unexpected %s at %v: %s", e.Kind, e.MediaTime, e.Data)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	_ "github.com/witness-media/witness/analyzers/face"
 	"github.com/witness-media/witness/analyzers/natsevents"
 	"github.com/witness-media/witness/analyzers/testclip"
+	"github.com/witness-media/witness/markers"
 	"github.com/witness-media/witness/pipeline"
 )
 
@@ -58,6 +59,8 @@ func leavingClip(p *testclip.Photos) *testclip.Clip {
 
 const debounce = 600 * time.Millisecond
 
+var store *markers.MemStore
+
 // liveRun plays the clip into a live Host (at speed x real time) whose
 // events are published on NATS, and returns what a subscriber received
 // with the latency from the frame that confirmed each condition.
@@ -82,7 +85,11 @@ func liveRun(t testing.TB, speed float64) ([]pipeline.Event, []time.Duration, []
 		Params: pipeline.Params{"min_duration": debounce.String(), "clear_after": debounce.String()}}}}
 	sess := analyzers.Session{Tenant: "bank-a", Room: "room-1", Participant: "customer"}
 	pub := natsevents.NewPublisher(nc)
-	host, err := analyzers.NewHost(sess, prof, pub.Sink(sess.Tenant, func(err error) { t.Error(err) }), nil)
+	// Every event is also stored as a marker of the recording.
+	store = markers.NewMemStore()
+	sink := analyzers.Fanout(markers.Recorder(context.Background(), store, "rec-live", func(err error) { t.Error(err) }),
+		pub.Sink(sess.Tenant, func(err error) { t.Error(err) }))
+	host, err := analyzers.NewHost(sess, prof, sink, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +183,10 @@ func TestLiveAlertsOverNATS(t *testing.T) {
 		if open.Room != "room-1" || open.Participant != "customer" || open.Source != pipeline.OriginAuto || open.WallTime.IsZero() {
 			t.Errorf("event not filled in: %+v", open)
 		}
+	}
+	ms, err := store.List(context.Background(), "rec-live")
+	if err != nil || len(ms) != len(evs) || ms[0].Kind != "face.missing" || ms[0].Source != pipeline.OriginAuto {
+		t.Errorf("markers %+v, %v: want one per event", ms, err)
 	}
 	fmt.Printf("live alert latency over %d alerts: confirming frame -> NATS subscriber p95 %v; first frame showing the condition -> subscriber p95 %v (includes the %v debounce)\n",
 		len(lat), p95(lat).Round(time.Millisecond), p95(onset).Round(time.Millisecond), debounce)

@@ -40,8 +40,9 @@ var (
 
 // Photos holds the head cut-outs in RGB.
 type Photos struct {
-	Astronaut gocv.Mat // the customer
-	Messi     gocv.Mat // the second person
+	Astronaut       gocv.Mat // the customer
+	AstronautClosed gocv.Mat // the customer with her eyes closed (painted, see closeEyes)
+	Messi           gocv.Mat // the second person
 }
 
 // LoadPhotos reads and crops the photographs.
@@ -84,12 +85,35 @@ func LoadPhotos() (*Photos, error) {
 		a.Close()
 		return nil, err
 	}
-	return &Photos{Astronaut: a, Messi: m}, nil
+	return &Photos{Astronaut: a, AstronautClosed: closeEyes(a), Messi: m}, nil
+}
+
+// closeEyes paints the astronaut's eyes shut: each eye (boxes from the
+// 68-landmark model on the head crop) is covered with the skin just below
+// it and crossed by a dark lash line. The eye-state model reads it as
+// closed (p = 1.0; open eyes read 0.0).
+func closeEyes(head gocv.Mat) gocv.Mat {
+	m := head.Clone()
+	for _, e := range []struct {
+		box           image.Rectangle
+		skin          image.Point
+		y, xmin, xmax int
+	}{
+		{image.Rect(61, 91, 87, 109), image.Pt(74, 118), 100, 66, 83},
+		{image.Rect(103, 93, 129, 111), image.Pt(116, 120), 102, 108, 125},
+	} {
+		v := m.GetVecbAt(e.skin.Y, e.skin.X) // RGB
+		// gocv takes colours as BGR: R goes in the B field for an RGB Mat.
+		gocv.Rectangle(&m, e.box, color.RGBA{v[2], v[1], v[0], 255}, -1)
+		gocv.Line(&m, image.Pt(e.xmin, e.y), image.Pt(e.xmax, e.y+1), color.RGBA{30, 30, 40, 255}, 2)
+	}
+	return m
 }
 
 // Close frees the pictures.
 func (p *Photos) Close() {
 	p.Astronaut.Close()
+	p.AstronautClosed.Close()
 	p.Messi.Close()
 }
 
@@ -124,6 +148,9 @@ type Truth struct {
 	At   time.Duration
 	End  time.Duration
 }
+
+// Bounds is the picture rectangle.
+func (c *Clip) Bounds() image.Rectangle { return image.Rect(0, 0, c.W, c.H) }
 
 // Frames returns the number of frames.
 func (c *Clip) Frames() int { return int(c.Duration * time.Duration(c.FPS) / time.Second) }
@@ -279,6 +306,24 @@ func Pulsed(p *Photos, w, h, fps int, d time.Duration, amp, bpm float64) *Clip {
 		ls, light := still(t)
 		for i := range ls {
 			ls[i].PulseAmp, ls[i].PulseBPM = amp, bpm
+		}
+		return ls, light
+	}
+	return c
+}
+
+// Blinking is Still with the eyes shut for 400 ms every 2.5 s (the
+// painted closed-eye photograph swapped in): it checks the blink path of
+// the liveness analyzer. It is not a live person either.
+func Blinking(p *Photos, w, h, fps int, d time.Duration) *Clip {
+	c := Still(p, w, h, fps, d)
+	still := c.Script
+	c.Script = func(t time.Duration) ([]Layer, float64) {
+		ls, light := still(t)
+		if t%(2500*time.Millisecond) >= 1000*time.Millisecond && t%(2500*time.Millisecond) < 1400*time.Millisecond {
+			for i := range ls {
+				ls[i].Pic = &p.AstronautClosed
+			}
 		}
 		return ls, light
 	}

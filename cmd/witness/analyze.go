@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/witness-media/witness/analyzers"
 	_ "github.com/witness-media/witness/analyzers/face"
 	_ "github.com/witness-media/witness/analyzers/idmatch"
 	_ "github.com/witness-media/witness/analyzers/light"
 	_ "github.com/witness-media/witness/analyzers/liveness"
+	"github.com/witness-media/witness/analyzers/natsplugin"
 	_ "github.com/witness-media/witness/analyzers/occlusion"
 	"github.com/witness-media/witness/analyzers/offline"
 	"github.com/witness-media/witness/analyzers/onnxslot"
@@ -29,16 +33,18 @@ func init() {
 }
 
 // runAnalyze: witness analyze FILE [--analyzers face,light,...] [--profile YAML]
-// [--json OUT] [--vtt OUT] [--ffmeta OUT] [--fps N] [--onnx-dir DIR]
+// [--json OUT] [--vtt OUT] [--ffmeta OUT] [--fps N] [--onnx-dir DIR] [--nats URL]
 func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("analyze")
 	names := fs.String("analyzers", "face,light,occlusion", "comma-separated analyzers (registered: "+strings.Join(analyzers.Names(), ", ")+")")
-	profile := fs.String("profile", "", "business profile YAML (analyzers with params); overrides --analyzers")
+	profile := fs.String("profile", "", "business profile YAML (analyzers with params); overrides --analyzers (default analyzers.profile)")
 	jsonOut := fs.String("json", "", "write the marker sidecar JSON here")
 	vttOut := fs.String("vtt", "", "write WebVTT chapters here")
 	metaOut := fs.String("ffmeta", "", "write an FFmpeg chapter metadata file here")
 	fps := fs.Float64("fps", 5, "frames per second each analyzer sees (with --analyzers)")
-	onnxDir := fs.String("onnx-dir", "", "load no-code ONNX analyzers from the YAML manifests in this directory first")
+	onnxDir := fs.String("onnx-dir", "", "load no-code ONNX analyzers from the YAML manifests in this directory first (default analyzers.onnx_dir)")
+	cfgPath := fs.String("config", "", "config file (YAML)")
+	natsURL := fs.String("nats", "", "NATS server for out-of-process plugins (the nats analyzer), e.g. nats://127.0.0.1:4222")
 	var files []string
 	rest := args
 	for {
@@ -53,6 +59,24 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if len(files) != 1 {
 		return fmt.Errorf("%w: want one file: witness analyze FILE [--analyzers face,light] [--json OUT]", errUsage)
+	}
+	cfg, _, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *onnxDir == "" {
+		*onnxDir = cfg.Analyzers.ONNXDir
+	}
+	if *profile == "" && !flagSet(fs, "analyzers") {
+		*profile = cfg.Analyzers.Profile
+	}
+	if *natsURL != "" {
+		nc, err := nats.Connect(*natsURL, nats.Name("witness analyze"))
+		if err != nil {
+			return fmt.Errorf("nats %s: %w", *natsURL, err)
+		}
+		defer nc.Close()
+		natsplugin.SetConn(nc)
 	}
 	if *onnxDir != "" {
 		if _, err := onnxslot.LoadDir(*onnxDir); err != nil {
@@ -114,4 +138,11 @@ func runAnalyze(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return write(*metaOut, func(w io.Writer) error { return markers.WriteFFMetadata(w, ms, res.Duration) })
+}
+
+// flagSet reports whether the flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

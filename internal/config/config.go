@@ -25,12 +25,13 @@ import (
 // a test enforces it, since a misspelt tag (`ymal:`) silently makes a field
 // unreachable from the file.
 type Config struct {
-	Log      LogConfig      `yaml:"log"`      // logging of the witness process
-	DataDir  string         `yaml:"data_dir"` // where recordings and other outputs are written
-	Models   ModelsConfig   `yaml:"models"`   // where AI models and ONNX Runtime come from
-	Pipeline PipelineConfig `yaml:"pipeline"` // media pipeline limits and timeouts
-	Demo     DemoConfig     `yaml:"demo"`     // the `witness demo` job
-	Control  ControlConfig  `yaml:"control"`  // `witness serve`: control plane, job workers, storage
+	Log       LogConfig       `yaml:"log"`       // logging of the witness process
+	DataDir   string          `yaml:"data_dir"`  // where recordings and other outputs are written
+	Models    ModelsConfig    `yaml:"models"`    // where AI models and ONNX Runtime come from
+	Pipeline  PipelineConfig  `yaml:"pipeline"`  // media pipeline limits and timeouts
+	Demo      DemoConfig      `yaml:"demo"`      // the `witness demo` job
+	Control   ControlConfig   `yaml:"control"`   // `witness serve`: control plane, job workers, storage
+	Analyzers AnalyzersConfig `yaml:"analyzers"` // live risk analyzers and no-code plugins
 }
 
 // ControlConfig configures `witness serve`. Empty database, nats_url and
@@ -58,6 +59,13 @@ type S3Config struct {
 	SecretKey string `yaml:"secret_key"` // secret key
 	UseSSL    bool   `yaml:"use_ssl"`    // https to the endpoint
 	Region    string `yaml:"region"`     // region, if the store needs one
+}
+
+// AnalyzersConfig says which analyzers watch calls and which no-code
+// (ONNX + YAML manifest) analyzers are loaded at start-up.
+type AnalyzersConfig struct {
+	Profile string `yaml:"profile"`  // business profile YAML (analyzers, thresholds, sampling, debounce); "" = face, light and occlusion at 5 fps with defaults
+	ONNXDir string `yaml:"onnx_dir"` // directory of ONNX analyzer manifests (*.yaml) registered at start-up; "" = none
 }
 
 // LogConfig configures the process logger (see internal/logging).

@@ -114,13 +114,15 @@ func TestEnvNames(t *testing.T) {
 		"WITNESS_CONTROL_NATS_URL":        "control.nats_url",
 		"WITNESS_CONTROL_S3_ENDPOINT":     "control.s3.endpoint",
 		"WITNESS_CONTROL_S3_SECRET_KEY":   "control.s3.secret_key",
+		"WITNESS_ANALYZERS_PROFILE":       "analyzers.profile",
+		"WITNESS_ANALYZERS_ONNX_DIR":      "analyzers.onnx_dir",
 	} {
 		if got[name] != key {
 			t.Errorf("%s -> %q, want %q", name, got[name], key)
 		}
 	}
-	if len(got) != 30 {
-		t.Errorf("%d variables, want 30 (update this test with new keys): %v", len(got), got)
+	if len(got) != 32 {
+		t.Errorf("%d variables, want 32 (update this test with new keys): %v", len(got), got)
 	}
 	for alias, target := range envAliases {
 		if _, ok := got[target]; !ok {
