@@ -109,13 +109,15 @@ func TestEnvNames(t *testing.T) {
 		"WITNESS_DEMO_FPS":                "demo.fps",
 		"WITNESS_DEMO_DURATION":           "demo.duration",
 		"WITNESS_DEMO_OUTPUT":             "demo.output",
+		"WITNESS_SIGNALING_LISTEN":        "signaling.listen",
+		"WITNESS_SIGNALING_RECORDING_DIR": "signaling.recording.dir",
 	} {
 		if got[name] != key {
 			t.Errorf("%s -> %q, want %q", name, got[name], key)
 		}
 	}
-	if len(got) != 14 {
-		t.Errorf("%d variables, want 14 (update this test with new keys): %v", len(got), got)
+	if len(got) != 36 {
+		t.Errorf("%d variables, want 36 (update this test with new keys): %v", len(got), got)
 	}
 	for alias, target := range envAliases {
 		if _, ok := got[target]; !ok {
