@@ -107,7 +107,10 @@ func (c *conn) replyErr(ref, code, msg string) {
 func (c *conn) serve() {
 	go c.writer()
 	defer c.close()
-	c.ws.SetReadLimit(MaxMessageBytes)
+	// Up to 4x the message limit is read and answered with an error; past
+	// that the socket is closed (a client cannot make the server buffer
+	// unbounded input).
+	c.ws.SetReadLimit(4 * MaxMessageBytes)
 	_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	c.ws.SetPongHandler(func(string) error { return c.ws.SetReadDeadline(time.Now().Add(pongWait)) })
 	for {

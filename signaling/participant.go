@@ -80,6 +80,7 @@ func newParticipant(r *room, c *conn, cl *Claims, name string) (*participant, er
 // the client restarts ICE, the server only waits (up to the resume window
 // for a failed connection).
 func (r *room) iceState(p *participant, target string, st webrtc.ICEConnectionState) {
+	r.log.Debug("ice state", "participant", p.identity, "pc", target, "state", st.String())
 	if p.left {
 		return
 	}

@@ -341,9 +341,11 @@ func (r *room) markAway(p *participant, why string) {
 		if !p.hidden {
 			r.broadcast(p, p, TParticipant, p.info())
 		}
-		if r.rec != nil {
-			r.rec.gap(p, true)
-		}
+	}
+	// Only a media interruption is a gap in the recording: a lost
+	// WebSocket alone leaves the media connections running.
+	if r.rec != nil && why != "signaling" {
+		r.rec.gap(p, true)
 	}
 }
 

@@ -32,6 +32,7 @@ type Config struct {
 	Demo      DemoConfig      `yaml:"demo"`      // the `witness demo` job
 	Control   ControlConfig   `yaml:"control"`   // `witness serve`: control plane, job workers, storage
 	Analyzers AnalyzersConfig `yaml:"analyzers"` // live risk analyzers and no-code plugins
+	Signaling SignalingConfig `yaml:"signaling"` // live calls: signaling, SFU and room recording
 }
 
 // ControlConfig configures `witness serve`. Empty database, nats_url and
@@ -66,6 +67,46 @@ type S3Config struct {
 type AnalyzersConfig struct {
 	Profile string `yaml:"profile"`  // business profile YAML (analyzers, thresholds, sampling, debounce); "" = face, light and occlusion at 5 fps with defaults
 	ONNXDir string `yaml:"onnx_dir"` // directory of ONNX analyzer manifests (*.yaml) registered at start-up; "" = none
+}
+
+// SignalingConfig configures the live-call server (package signaling;
+// `witness sfu`, later `witness serve`). Lists are comma-separated.
+type SignalingConfig struct {
+	Listen          string                   `yaml:"listen"`           // HTTP/WebSocket address of `witness sfu`
+	Secret          string                   `yaml:"secret"`           // HMAC key for join tokens, at least 16 bytes; "" = a random key per run (printed tokens only)
+	PublicURL       string                   `yaml:"public_url"`       // base URL in invite links; "" = http://<listen>
+	UDPPort         int                      `yaml:"udp_port"`         // one UDP port for all ICE traffic; 0 = an ephemeral port per connection
+	IPs             string                   `yaml:"ips"`              // interface addresses offered as ICE candidates; "" = all but loopback
+	Loopback        bool                     `yaml:"loopback"`         // also offer 127.0.0.1 (single-machine tests, benchmarks)
+	NAT1To1IPs      string                   `yaml:"nat_1to1_ips"`     // public addresses to advertise instead of the host's (behind 1:1 NAT)
+	ICEServers      string                   `yaml:"ice_servers"`      // STUN/TURN URLs handed to clients
+	ResumeWindow    time.Duration            `yaml:"resume_window"`    // how long a dropped participant is kept for a resume without re-joining
+	ICEDisconnected time.Duration            `yaml:"ice_disconnected"` // silence after which a media connection counts as interrupted
+	StatsInterval   time.Duration            `yaml:"stats_interval"`   // quality stats pushed to clients
+	MaxParticipants int                      `yaml:"max_participants"` // per room, silent monitors included
+	Recording       SignalingRecordingConfig `yaml:"recording"`        // server-side recording of rooms
+}
+
+// SignalingRecordingConfig configures server-side recording of rooms.
+type SignalingRecordingConfig struct {
+	Enabled            bool          `yaml:"enabled"`             // record every room from its start (otherwise on a "record" command)
+	Dir                string        `yaml:"dir"`                 // spool directory; "" = rooms under data_dir
+	Layout             string        `yaml:"layout"`              // built-in layout name or YAML template file
+	Width              int           `yaml:"width"`               // composite size; 0 = the layout's canvas
+	Height             int           `yaml:"height"`              // composite height (with width)
+	FPS                int           `yaml:"fps"`                 // composite frame rate, 7-30
+	Bitrate            int           `yaml:"bitrate"`             // composite H.264 kbit/s
+	PerParticipant     bool          `yaml:"per_participant"`     // also record each participant on their own
+	ScreenshotInterval time.Duration `yaml:"screenshot_interval"` // JPEG of the composite this often; 0 = none
+	Watermarks         string        `yaml:"watermarks"`          // watermark YAML file; "" = none
+}
+
+// SignalingDir is where room recordings are spooled.
+func (c Config) SignalingDir() string {
+	if c.Signaling.Recording.Dir != "" {
+		return c.Signaling.Recording.Dir
+	}
+	return filepath.Join(c.DataDir, "rooms")
 }
 
 // LogConfig configures the process logger (see internal/logging).
@@ -132,6 +173,21 @@ func Default() Config {
 			JobAckWait:    30 * time.Second,
 			JobMaxDeliver: 5,
 			S3:            S3Config{Bucket: "witness-recordings"},
+		},
+		Signaling: SignalingConfig{
+			Listen:          ":7880",
+			ResumeWindow:    15 * time.Second,
+			ICEDisconnected: 1500 * time.Millisecond,
+			StatsInterval:   2 * time.Second,
+			MaxParticipants: 16,
+			Recording: SignalingRecordingConfig{
+				Enabled:            true,
+				Layout:             "side-by-side",
+				FPS:                25,
+				Bitrate:            1500,
+				PerParticipant:     true,
+				ScreenshotInterval: 30 * time.Second,
+			},
 		},
 	}
 }

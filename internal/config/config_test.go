@@ -116,13 +116,15 @@ func TestEnvNames(t *testing.T) {
 		"WITNESS_CONTROL_S3_SECRET_KEY":   "control.s3.secret_key",
 		"WITNESS_ANALYZERS_PROFILE":       "analyzers.profile",
 		"WITNESS_ANALYZERS_ONNX_DIR":      "analyzers.onnx_dir",
+		"WITNESS_SIGNALING_LISTEN":        "signaling.listen",
+		"WITNESS_SIGNALING_RECORDING_DIR": "signaling.recording.dir",
 	} {
 		if got[name] != key {
 			t.Errorf("%s -> %q, want %q", name, got[name], key)
 		}
 	}
-	if len(got) != 32 {
-		t.Errorf("%d variables, want 32 (update this test with new keys): %v", len(got), got)
+	if len(got) != 54 {
+		t.Errorf("%d variables, want 54 (update this test with new keys): %v", len(got), got)
 	}
 	for alias, target := range envAliases {
 		if _, ok := got[target]; !ok {

@@ -74,6 +74,44 @@ func (c Config) Validate() error {
 		bad("demo.duration", c.Demo.Duration, "at least "+minDemoDuration.String())
 	}
 	c.validateControl(bad)
+	sg := c.Signaling
+	if sg.Listen == "" {
+		bad("signaling.listen", sg.Listen, "an address such as :7880")
+	}
+	if sg.Secret != "" && len(sg.Secret) < 16 {
+		bad("signaling.secret", "(hidden)", "at least 16 bytes, or empty for a random key")
+	}
+	if sg.UDPPort < 0 || sg.UDPPort > 65535 {
+		bad("signaling.udp_port", sg.UDPPort, "0 to 65535")
+	}
+	if sg.ResumeWindow < 5*time.Second {
+		bad("signaling.resume_window", sg.ResumeWindow, "at least 5s (a 5 s network interruption must resume)")
+	}
+	if sg.ICEDisconnected < 500*time.Millisecond || sg.ICEDisconnected > 10*time.Second {
+		bad("signaling.ice_disconnected", sg.ICEDisconnected, "500ms to 10s")
+	}
+	if sg.StatsInterval < 500*time.Millisecond {
+		bad("signaling.stats_interval", sg.StatsInterval, "at least 500ms")
+	}
+	if sg.MaxParticipants < 2 || sg.MaxParticipants > 64 {
+		bad("signaling.max_participants", sg.MaxParticipants, "2 to 64")
+	}
+	rc := sg.Recording
+	if f := rc.FPS; f < minFPS || f > maxFPS {
+		bad("signaling.recording.fps", f, fmt.Sprintf("%d to %d", minFPS, maxFPS))
+	}
+	if (rc.Width == 0) != (rc.Height == 0) || rc.Width != 0 && (rc.Width < minWidth || rc.Width > maxWidth || rc.Width%2 != 0 || rc.Height < minHeight || rc.Height > maxHeight || rc.Height%2 != 0) {
+		bad("signaling.recording.width/height", fmt.Sprintf("%dx%d", rc.Width, rc.Height), "both 0, or 320-1920 x 180-1080, even")
+	}
+	if rc.Bitrate < 100 || rc.Bitrate > 20000 {
+		bad("signaling.recording.bitrate", rc.Bitrate, "100 to 20000 kbit/s")
+	}
+	if rc.ScreenshotInterval != 0 && rc.ScreenshotInterval < time.Second {
+		bad("signaling.recording.screenshot_interval", rc.ScreenshotInterval, "0 or at least 1s")
+	}
+	if rc.Layout == "" {
+		bad("signaling.recording.layout", rc.Layout, "a built-in layout name or a YAML file")
+	}
 	return errors.Join(errs...)
 }
 

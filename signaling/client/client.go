@@ -33,6 +33,9 @@ type Options struct {
 	// RewriteCandidate may change a server ICE candidate before it is used
 	// (tests route media through a lossy relay with it); "" drops it.
 	RewriteCandidate func(string) string
+	// RewriteOwnCandidate does the same to this client's candidates
+	// before they are sent.
+	RewriteOwnCandidate func(string) string
 	// AutoRestart restarts ICE on both connections when either is
 	// disconnected for a moment (as the browser page does).
 	AutoRestart bool
@@ -48,15 +51,15 @@ type Client struct {
 	wmu sync.Mutex // serialises WebSocket writes
 	ws  *websocket.Conn
 
-	mu        sync.Mutex
-	seq       int
-	pending   map[string]chan *signaling.Message
-	tracks    map[string]signaling.TrackInfo // by track id
-	msgs      []*signaling.Message
-	notify    chan struct{}
-	joined    signaling.Joined
-	closed    bool
-	restartAt time.Time
+	mu         sync.Mutex
+	seq        int
+	pending    map[string]chan *signaling.Message
+	tracks     map[string]signaling.TrackInfo // by track id
+	msgs       []*signaling.Message
+	notify     chan struct{}
+	joined     signaling.Joined
+	closed     bool
+	restarting bool
 
 	Pub, Sub *webrtc.PeerConnection
 	subMu    sync.Mutex // serialises sub renegotiation
@@ -110,6 +113,11 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 				return
 			}
 			j := ca.ToJSON()
+			if opts.RewriteOwnCandidate != nil {
+				if j.Candidate = opts.RewriteOwnCandidate(j.Candidate); j.Candidate == "" {
+					return
+				}
+			}
 			_ = c.Send("candidate", signaling.Candidate{Target: target, Candidate: j.Candidate, SDPMid: j.SDPMid, SDPMLineIndex: j.SDPMLineIndex})
 		})
 		pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
@@ -394,20 +402,53 @@ func (c *Client) RestartICE(ctx context.Context) error {
 	return err
 }
 
+// restartSoon restarts ICE until both connections are back: a restart
+// made while the network is still down fails (its checks run out), so it
+// is repeated every 2 s for as long as the resume window allows.
 func (c *Client) restartSoon() {
 	c.mu.Lock()
-	if c.closed || time.Since(c.restartAt) < 2*time.Second {
+	if c.closed || c.restarting {
 		c.mu.Unlock()
 		return
 	}
-	c.restartAt = time.Now()
+	c.restarting = true
 	c.mu.Unlock()
-	time.Sleep(300 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.RestartICE(ctx); err != nil {
-		c.log.Debug("client: ice restart", "err", err)
+	defer func() {
+		c.mu.Lock()
+		c.restarting = false
+		c.mu.Unlock()
+	}()
+	up := func() bool {
+		for _, pc := range []*webrtc.PeerConnection{c.Pub, c.Sub} {
+			if s := pc.ICEConnectionState(); s != webrtc.ICEConnectionStateConnected && s != webrtc.ICEConnectionStateCompleted && s != webrtc.ICEConnectionStateNew {
+				return false
+			}
+		}
+		return true
 	}
+	time.Sleep(300 * time.Millisecond)
+	for range 15 {
+		if up() || c.isClosed() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := c.RestartICE(ctx); err != nil {
+			c.log.Debug("client: ice restart", "err", err)
+		}
+		cancel()
+		for range 20 {
+			if up() {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // Resume drops the WebSocket and reattaches to the same session (what a

@@ -145,7 +145,11 @@ async function witnessPage(role) {
   if (!token) { status.textContent = "no token in URL (#token=...)"; return; }
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   let stream = null;
-  try { stream = await navigator.mediaDevices.getUserMedia({audio: true, video: {width: 320, height: 240}}); }
+  // rawaudio=1 turns off echo cancellation, noise suppression and gain
+  // control (tests with a tone; rooms without loudspeaker echo).
+  const raw = q.get("rawaudio") === "1";
+  const audio = raw ? {echoCancellation: false, noiseSuppression: false, autoGainControl: false} : true;
+  try { stream = await navigator.mediaDevices.getUserMedia({audio, video: {width: 320, height: 240}}); }
   catch (e) { log("getUserMedia failed:", e.message); window.witnessState.errors.push(e.message); }
   if (stream) document.getElementById("local").srcObject = stream;
   const remote = document.getElementById("remote");
