@@ -269,25 +269,20 @@ func (s *DB) AddAgentStates(ctx context.Context, sc Scope, states []AgentState) 
 	if len(states) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: agent states: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck
-	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO agent_states (tenant_id, agent_id, state, reason, forced_by, started_at, ended_at, duration_ms) VALUES (?,?,?,?,?,?,?,?)`))
-	if err != nil {
-		return fmt.Errorf("store: agent states: %w", err)
-	}
-	defer stmt.Close()
 	for _, a := range states {
 		if !sc.Contains(a.TenantID) {
 			return fmt.Errorf("store: agent state in tenant %q: %w", a.TenantID, ErrForbidden)
 		}
-		if _, err := stmt.ExecContext(ctx, a.TenantID, a.AgentID, a.State, a.Reason, a.ForcedBy, ms(a.StartedAt), ms(a.EndedAt), a.Duration.Milliseconds()); err != nil {
-			return fmt.Errorf("store: agent states: %w", err)
-		}
 	}
-	return tx.Commit()
+	return s.WithTx(ctx, func(tx *DB) error {
+		for _, a := range states {
+			if _, err := tx.exec(ctx, `INSERT INTO agent_states (tenant_id, agent_id, state, reason, forced_by, started_at, ended_at, duration_ms) VALUES (?,?,?,?,?,?,?,?)`,
+				a.TenantID, a.AgentID, a.State, a.Reason, a.ForcedBy, ms(a.StartedAt), ms(a.EndedAt), a.Duration.Milliseconds()); err != nil {
+				return fmt.Errorf("store: agent states: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // AgentStates lists an agent's state history in sc, oldest first.
