@@ -381,7 +381,9 @@ func (e *Engine) dispatchAll() {
 
 // dispatch rings free, qualified agents for waiting customers in order.
 func (e *Engine) dispatch(q *queueState) {
-	if q.cfg.Strategy == Grab || len(q.waiting) == 0 {
+	if q.cfg.Strategy == Grab || len(q.waiting) == 0 || !e.anyIdle(q) {
+		// Nobody free: skip ordering the queue (the common case when
+		// agents change between not-ready states).
 		return
 	}
 	now := e.opts.Clock.Now()
