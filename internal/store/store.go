@@ -108,7 +108,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		driver, src, dialect = "pgx", dsn, Postgres
 	default:
-		return nil, fmt.Errorf("%w: %q: want sqlite:PATH or postgres://...", ErrDSN, redactDSN(dsn))
+		return nil, fmt.Errorf("%w: %q: want sqlite:PATH or postgres://URL", ErrDSN, redactDSN(dsn))
 	}
 	db, err := sql.Open(driver, src)
 	if err != nil {
