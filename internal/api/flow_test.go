@@ -86,6 +86,16 @@ func TestCallFlowRecordsAndSSE(t *testing.T) {
 	if code, body := e.as("agent-A", "PUT", "/api/v1/records/"+j1.Ticket.ID+"/summary", `{"summary":"开户完成","summary_options":["done"],"customer_tags":["new"],"rating":5}`); code != 204 {
 		t.Fatalf("summary: %d %s", code, body)
 	}
+	if code, body := e.as("agent-A", "POST", "/api/v1/records/"+j1.Ticket.ID+"/items", `{"chat":[{"from":"agent","text":"请出示身份证"}],"files":["tenA/id-front.jpg"],"markers":[{"at_ms":1500,"kind":"consent","label":"客户确认"}]}`); code != 204 {
+		t.Fatalf("items: %d %s", code, body)
+	}
+	// The customer rates the ended call with the ticket token.
+	if code, _ := e.do("", "POST", "/api/v1/queue/tickets/"+j1.Ticket.ID+"/rating?token=bad", `{"rating":4}`); code != 404 {
+		t.Fatalf("rating with a wrong token: %d", code)
+	}
+	if code, body := e.do("", "POST", "/api/v1/queue/tickets/"+j1.Ticket.ID+"/rating?token="+j1.Token, `{"rating":4}`); code != 204 {
+		t.Fatalf("rating: %d %s", code, body)
+	}
 	// c2 leaves while ringing at the agent; the SSE stream says gone.
 	if code, _ := e.do("", "POST", "/api/v1/queue/tickets/"+j2.Ticket.ID+"/leave?token="+j2.Token, nil); code != 204 {
 		t.Fatalf("leave: %d", code)
@@ -96,7 +106,8 @@ func TestCallFlowRecordsAndSSE(t *testing.T) {
 	code, body = e.as("supervisor-A", "GET", "/api/v1/records/"+j1.Ticket.ID, nil)
 	var rec store.Record
 	must(t, json.Unmarshal(body, &rec))
-	if code != 200 || rec.Status != "ended" || rec.AgentID != "agent-A" || rec.Channel != "app" || rec.Summary != "开户完成" || rec.Rating != 5 || rec.AnsweredAt.IsZero() || rec.EndedAt.IsZero() {
+	if code != 200 || rec.Status != "ended" || rec.AgentID != "agent-A" || rec.Channel != "app" || rec.Summary != "开户完成" || rec.Rating != 4 ||
+		len(rec.Chat) != 1 || len(rec.Files) != 1 || len(rec.Markers) != 1 || rec.Markers[0].Kind != "consent" || rec.AnsweredAt.IsZero() || rec.EndedAt.IsZero() {
 		t.Fatalf("record: %d %+v", code, rec)
 	}
 	_, body = e.as("supervisor-A", "GET", "/api/v1/records/"+j2.Ticket.ID, nil)

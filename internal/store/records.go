@@ -490,3 +490,36 @@ func (s *DB) MarkInterrupted(ctx context.Context) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// RecordItems are additions to a record's chat, files and markers.
+type RecordItems struct {
+	Chat    []ChatMessage `json:"chat,omitempty"`
+	Files   []string      `json:"files,omitempty"`
+	Markers []Marker      `json:"markers,omitempty"`
+}
+
+// AppendRecordItems appends chat lines, file references and timeline
+// markers to a record of sc.
+func (s *DB) AppendRecordItems(ctx context.Context, sc Scope, id string, it RecordItems) error {
+	return s.WithTx(ctx, func(tx *DB) error {
+		r, err := tx.Record(ctx, sc, id)
+		if err != nil {
+			return err
+		}
+		j := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+		cond, cargs := sc.cond("tenant_id")
+		res, err := tx.exec(ctx, `UPDATE service_records SET chat=?, files=?, markers=?, updated_at=? WHERE id=? AND `+cond,
+			append([]any{j(append(nonNil(r.Chat), it.Chat...)), j(append(nonNil(r.Files), it.Files...)), j(append(nonNil(r.Markers), it.Markers...)), ms(s.now()), id}, cargs...)...)
+		return affected(res, err, "record items "+id)
+	})
+}
+
+// SetRecordRating stores the customer's satisfaction rating (1..5).
+func (s *DB) SetRecordRating(ctx context.Context, sc Scope, id string, rating int) error {
+	if rating < 1 || rating > 5 {
+		return fmt.Errorf("store: rating %d: want 1..5: %w", rating, ErrInvalid)
+	}
+	cond, cargs := sc.cond("tenant_id")
+	res, err := s.exec(ctx, `UPDATE service_records SET rating=?, updated_at=? WHERE id=? AND `+cond, append([]any{rating, ms(s.now()), id}, cargs...)...)
+	return affected(res, err, "record rating "+id)
+}
