@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/witness-media/witness/internal/store/pgtest"
 )
 
 // serveProc runs `witness serve` and returns its base URL once it printed
@@ -217,5 +220,36 @@ func TestServeRolesSplit(t *testing.T) {
 	_, res = call(t, "GET", base+"/api/v1/records/"+rec, tok, "")
 	if res["qc_verdict"] == "" {
 		t.Fatalf("record has no QC verdict: %v", res)
+	}
+}
+
+// TestServePostgres runs the same binary against a real PostgreSQL server
+// started by the test.
+func TestServePostgres(t *testing.T) {
+	pg, err := pgtest.Start()
+	if errors.Is(err, pgtest.ErrUnavailable) {
+		t.Skipf("PostgreSQL test skipped: %v", err)
+	}
+	must(t, err)
+	defer pg.Stop()
+	dsn, err := pg.NewDatabase()
+	must(t, err)
+	base, out, _ := serveProc(t, t.TempDir(), "--database", dsn)
+	if !strings.Contains(out.String(), "database postgres") {
+		t.Fatalf("not on PostgreSQL:\n%s", out)
+	}
+	pw := regexp.MustCompile(`first admin login: admin / (\S+)`).FindStringSubmatch(out.String())[1]
+	_, res := call(t, "POST", base+"/api/v1/auth/login", "", `{"username":"admin","password":"`+pw+`"}`)
+	tok := res["token"].(string)
+	call(t, "POST", base+"/api/v1/me/password", tok, `{"old":"`+pw+`","new":"a-new-admin-pass-2026"}`)
+	if code, res := call(t, "PUT", base+"/api/v1/tenants/province/queues", tok, `{"queues":[{"name":"q"}],"routes":[{"queue":"q"}]}`); code != 200 {
+		t.Fatalf("queues: %d %v", code, res)
+	}
+	if code, res := call(t, "POST", base+"/api/v1/queue/join", "", `{"tenant_id":"province","customer_id":"c1","channel":"app","business":"open"}`); code != 201 {
+		t.Fatalf("join: %d %v", code, res)
+	}
+	vout, err := exec.Command(witnessBinary(t), "audit", "verify", "--database", dsn).CombinedOutput()
+	if err != nil || !strings.Contains(string(vout), "audit chain ok") {
+		t.Fatalf("audit verify on PostgreSQL: %v %s", err, vout)
 	}
 }
