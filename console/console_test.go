@@ -756,3 +756,17 @@ func TestWhitelist(t *testing.T) {
 		t.Fatalf("unknown tenant: %v", err)
 	}
 }
+
+func TestBusinessCatalogue(t *testing.T) {
+	r := newRig(t, []QueueConfig{q("q", LongestIdle)}, nil)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(r.e.SetTenant("A", true, tenant.Settings{Businesses: []tenant.Business{{Code: "open", Name: "开户"}}}))
+	if _, err := r.e.Join(JoinRequest{TenantID: "A", CustomerID: "x", Business: "loan"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("business outside the catalogue: %v", err)
+	}
+	r.join("y", false, 0)
+}

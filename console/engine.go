@@ -39,6 +39,7 @@ type queueState struct {
 }
 
 type tenantState struct {
+	businesses  []string // catalogue codes; empty = any business
 	whitelisted bool
 	hours       tenant.Hours
 	quotas      tenant.Quotas
@@ -146,6 +147,10 @@ func (e *Engine) SetTenant(id string, whitelisted bool, s tenant.Settings) error
 		e.tenants[id] = ts
 	}
 	ts.whitelisted, ts.hours, ts.quotas = whitelisted, s.Hours, s.Quotas
+	ts.businesses = ts.businesses[:0]
+	for _, b := range s.Businesses {
+		ts.businesses = append(ts.businesses, b.Code)
+	}
 	e.dispatchAll()
 	return nil
 }
@@ -274,6 +279,9 @@ func (e *Engine) join(r JoinRequest, apptID string) (*Ticket, error) {
 	if !ts.hours.IsOpen(now) {
 		return nil, fmt.Errorf("tenant %s at %s: %w", r.TenantID, now.Format(time.RFC3339), ErrClosed)
 	}
+	if len(ts.businesses) > 0 && !slices.Contains(ts.businesses, r.Business) {
+		return nil, fmt.Errorf("business %q is not in tenant %s's catalogue: %w", r.Business, r.TenantID, ErrInvalid)
+	}
 	for _, t := range e.tickets {
 		if t.TenantID == r.TenantID && t.CustomerID == r.CustomerID && t.State != TicketConnected {
 			return t, nil
@@ -381,7 +389,9 @@ func (e *Engine) dispatchAll() {
 
 // dispatch rings free, qualified agents for waiting customers in order.
 func (e *Engine) dispatch(q *queueState) {
-	if q.cfg.Strategy == Grab || len(q.waiting) == 0 {
+	if q.cfg.Strategy == Grab || len(q.waiting) == 0 || !e.anyIdle(q) {
+		// Nobody free: skip ordering the queue (the common case when
+		// agents change between not-ready states).
 		return
 	}
 	now := e.opts.Clock.Now()

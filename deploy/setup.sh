@@ -61,4 +61,19 @@ if [ "${SKIP_MODELS:-}" != "1" ]; then
   bin/witness models pull
 fi
 
+# --- control plane (issue 7) ---------------------------------------------
+# MinIO server for the S3 tests of internal/blob: AGPL, a test and
+# deployment dependency only, never imported. Built from source by the Go
+# proxy (about 3 minutes, 1.5 GB RAM); skipped when already installed.
+if [ "${SKIP_MINIO:-}" != "1" ]; then
+  step "MinIO server for S3 tests"
+  if command -v minio >/dev/null 2>&1 || [ -x "$(go env GOPATH)/bin/minio" ]; then
+    echo "minio present"
+  else
+    GOFLAGS= go install github.com/minio/minio@latest
+    echo "minio installed in $(go env GOPATH)/bin"
+  fi
+fi
+# --- end control plane ------------------------------------------------------
+
 step "Setup complete"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/witness-media/witness/internal/store/pgtest"
 )
 
 // serveProc runs `witness serve` and returns its base URL once it printed
@@ -164,4 +167,89 @@ func res0(res map[string]any, def string) string {
 		return t
 	}
 	return def
+}
+
+// TestServeRolesSplit runs the control plane and a media worker as two
+// processes: a QC job submitted through the API is done by the worker.
+func TestServeRolesSplit(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg CLI not installed")
+	}
+	dir := t.TempDir()
+	base, out, _ := serveProc(t, dir, "--roles", "control")
+	natsURL := regexp.MustCompile(`NATS\s+(nats://\S+)`).FindStringSubmatch(out.String())[1]
+	pw := regexp.MustCompile(`first admin login: admin / (\S+)`).FindStringSubmatch(out.String())[1]
+	_, wout, _ := serveProc(t, t.TempDir(), "--roles", "media", "--nats", natsURL, "--database", "sqlite:"+filepath.Join(dir, "witness.db"))
+	if strings.Contains(wout.String(), "API") {
+		t.Fatalf("media role serves the API:\n%s", wout)
+	}
+	_, res := call(t, "POST", base+"/api/v1/auth/login", "", `{"username":"admin","password":"`+pw+`"}`)
+	tok := res["token"].(string)
+	call(t, "POST", base+"/api/v1/me/password", tok, `{"old":"`+pw+`","new":"a-new-admin-pass-2026"}`)
+	call(t, "PUT", base+"/api/v1/tenants/province/queues", tok, `{"queues":[{"name":"q"}],"routes":[{"queue":"q"}]}`)
+	code, res := call(t, "POST", base+"/api/v1/queue/join", "", `{"tenant_id":"province","customer_id":"c1","channel":"pc","business":"open"}`)
+	if code != 201 {
+		t.Fatalf("join: %d %v", code, res)
+	}
+	rec := res["ticket"].(map[string]any)["id"].(string)
+	media := filepath.Join(t.TempDir(), "call.mp4")
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15:duration=2", "-f", "lavfi", "-i", "sine=duration=2",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", media).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, b)
+	}
+	code, res = call(t, "POST", base+"/api/v1/jobs/qc", tok, `{"record_id":"`+rec+`","path":"`+media+`"}`)
+	if code != 202 {
+		t.Fatalf("submit qc: %d %v", code, res)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		_, res = call(t, "GET", base+"/api/v1/jobs?subject="+rec, tok, "")
+		if js, _ := res["jobs"].([]any); len(js) == 1 {
+			j := js[0].(map[string]any)
+			r := j["result"].(map[string]any)
+			if j["status"] != "done" || r["verdict"] == "" || len(r["sha256"].(string)) != 64 {
+				t.Fatalf("job result %v", j)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no QC result from the media worker:\n%s", wout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_, res = call(t, "GET", base+"/api/v1/records/"+rec, tok, "")
+	if res["qc_verdict"] == "" {
+		t.Fatalf("record has no QC verdict: %v", res)
+	}
+}
+
+// TestServePostgres runs the same binary against a real PostgreSQL server
+// started by the test.
+func TestServePostgres(t *testing.T) {
+	pg, err := pgtest.Start()
+	if errors.Is(err, pgtest.ErrUnavailable) {
+		t.Skipf("PostgreSQL test skipped: %v", err)
+	}
+	must(t, err)
+	defer pg.Stop()
+	dsn, err := pg.NewDatabase()
+	must(t, err)
+	base, out, _ := serveProc(t, t.TempDir(), "--database", dsn)
+	if !strings.Contains(out.String(), "database postgres") {
+		t.Fatalf("not on PostgreSQL:\n%s", out)
+	}
+	pw := regexp.MustCompile(`first admin login: admin / (\S+)`).FindStringSubmatch(out.String())[1]
+	_, res := call(t, "POST", base+"/api/v1/auth/login", "", `{"username":"admin","password":"`+pw+`"}`)
+	tok := res["token"].(string)
+	call(t, "POST", base+"/api/v1/me/password", tok, `{"old":"`+pw+`","new":"a-new-admin-pass-2026"}`)
+	if code, res := call(t, "PUT", base+"/api/v1/tenants/province/queues", tok, `{"queues":[{"name":"q"}],"routes":[{"queue":"q"}]}`); code != 200 {
+		t.Fatalf("queues: %d %v", code, res)
+	}
+	if code, res := call(t, "POST", base+"/api/v1/queue/join", "", `{"tenant_id":"province","customer_id":"c1","channel":"app","business":"open"}`); code != 201 {
+		t.Fatalf("join: %d %v", code, res)
+	}
+	vout, err := exec.Command(witnessBinary(t), "audit", "verify", "--database", dsn).CombinedOutput()
+	if err != nil || !strings.Contains(string(vout), "audit chain ok") {
+		t.Fatalf("audit verify on PostgreSQL: %v %s", err, vout)
+	}
 }

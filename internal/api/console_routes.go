@@ -91,11 +91,24 @@ func (s *Server) positionEvents(w http.ResponseWriter, r *http.Request, _ *calle
 	}
 	keep := time.NewTicker(15 * time.Second)
 	defer keep.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-r.Context().Done():
 			return nil
 		case <-wake:
+			// At most one update per sseMinInterval: a busy queue changes
+			// many times a second, and a customer's screen needs none of
+			// the intermediate positions. Changes during the pause are
+			// coalesced by the one-slot wake channel.
+			if wait := sseMinInterval - time.Since(last); wait > 0 {
+				select {
+				case <-r.Context().Done():
+					return nil
+				case <-time.After(wait):
+				}
+			}
+			last = time.Now()
 			if !send() {
 				return nil
 			}
@@ -107,6 +120,10 @@ func (s *Server) positionEvents(w http.ResponseWriter, r *http.Request, _ *calle
 		}
 	}
 }
+
+// sseMinInterval is the shortest time between two position events on one
+// stream.
+const sseMinInterval = 250 * time.Millisecond
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	id := r.PathValue("id")
@@ -372,40 +389,75 @@ func (rw *RecordWriter) Handle(ev console.Event) {
 }
 
 // Run writes queued events until ctx ends, then drains what is queued.
+// Events waiting together are written in one transaction (up to 512), so
+// a burst costs one commit.
 func (rw *RecordWriter) Run(ctx context.Context) error {
 	for {
+		var batch []rwItem
 		select {
 		case it := <-rw.ch:
-			rw.handle(it)
+			batch = append(batch, it)
 		case <-ctx.Done():
 			for {
 				select {
 				case it := <-rw.ch:
-					rw.handle(it)
+					rw.writeBatch([]rwItem{it})
 				default:
 					return nil
 				}
 			}
 		}
+	more:
+		for len(batch) < 512 {
+			select {
+			case it := <-rw.ch:
+				batch = append(batch, it)
+			default:
+				break more
+			}
+		}
+		rw.writeBatch(batch)
 	}
 }
 
-func (rw *RecordWriter) handle(it rwItem) {
-	if it.done != nil {
-		close(it.done)
-		return
+func (rw *RecordWriter) writeBatch(batch []rwItem) {
+	var barriers []chan struct{}
+	err := rw.db.WithTx(context.Background(), func(tx *store.DB) error {
+		for _, it := range batch {
+			if it.done != nil {
+				barriers = append(barriers, it.done)
+				continue
+			}
+			if err := rw.write(tx, it.ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// One bad event must not lose the others: write them one by one.
+		rw.log.Error("service record batch failed, retrying one by one", "events", len(batch), "err", err)
+		for _, it := range batch {
+			if it.done == nil {
+				if err := rw.write(rw.db, it.ev); err != nil {
+					rw.met.recordsErr.Inc()
+					rw.log.Error("service record write failed", "event", it.ev.Kind, "err", err)
+				}
+			}
+		}
 	}
-	rw.write(it.ev)
+	for _, b := range barriers {
+		close(b)
+	}
 }
 
-func (rw *RecordWriter) write(ev console.Event) {
+func (rw *RecordWriter) write(db *store.DB, ev console.Event) error {
 	ctx := context.Background()
 	sys := store.System()
-	var err error
 	switch {
 	case ev.Change != nil:
 		ch := ev.Change
-		err = rw.db.AddAgentStates(ctx, sys, []store.AgentState{{TenantID: ch.TenantID, AgentID: ch.AgentID, State: string(ch.From),
+		return db.AddAgentStates(ctx, sys, []store.AgentState{{TenantID: ch.TenantID, AgentID: ch.AgentID, State: string(ch.From),
 			Reason: ch.Reason, ForcedBy: ch.ForcedBy, StartedAt: ch.Since, EndedAt: ch.At, Duration: ch.Duration}})
 	case ev.Ticket != nil:
 		t := ev.Ticket
@@ -425,12 +477,9 @@ func (rw *RecordWriter) write(ev console.Event) {
 		case console.EvTimeout:
 			f.Status, f.EndedAt, f.WaitMS = "timeout", t.EndedAt, ev.Wait.Milliseconds()
 		default:
-			return
+			return nil
 		}
-		err = rw.db.UpsertRecordFlow(ctx, sys, f)
+		return db.UpsertRecordFlow(ctx, sys, f)
 	}
-	if err != nil {
-		rw.met.recordsErr.Inc()
-		rw.log.Error("service record write failed", "event", ev.Kind, "err", err)
-	}
+	return nil
 }

@@ -46,6 +46,8 @@ func probes(ticketB, apptB string) map[string]probe {
 		"POST /api/v1/queue/join":                  {"/api/v1/queue/join", `{"tenant_id":"tenB","customer_id":"walkin","channel":"app","business":"open","vip":true}`},
 		"GET /api/v1/queue/tickets/{id}":           {"/api/v1/queue/tickets/" + ticketB, ``},
 		"GET /api/v1/queue/tickets/{id}/events":    {"/api/v1/queue/tickets/" + ticketB + "/events", ``},
+		"POST /api/v1/queue/tickets/{id}/rating":   {"/api/v1/queue/tickets/" + ticketB + "/rating", `{"rating":1}`},
+		"POST /api/v1/records/{id}/items":          {"/api/v1/records/recB/items", `{"chat":[{"from":"x","text":"hacked"}]}`},
 		"POST /api/v1/queue/tickets/{id}/leave":    {"/api/v1/queue/tickets/" + ticketB + "/leave", ``},
 		"GET /api/v1/console/tickets":              {"/api/v1/console/tickets", ``},
 		"POST /api/v1/console/tickets/{id}/assign": {"/api/v1/console/tickets/" + ticketB + "/assign", `{"agent_id":"agent-B"}`},
@@ -86,7 +88,7 @@ func bState(t *testing.T, e *env, ticketB, apptB string) string {
 	users, _ := e.db.Users(ctx, sys, "tenB", "")
 	tenants, _ := e.db.Tenants(ctx, sys)
 	jobs, _ := e.db.JobResults(ctx, sys, "")
-	b, _ := json.Marshal([]any{tn, u.Frozen, u.PasswordHash, cu, r.Summary, r.Rating, tk.State, tk.CutIn, tk.AgentID, ap.Status, ag.State, len(users), len(tenants), len(jobs)})
+	b, _ := json.Marshal([]any{tn, u.Frozen, u.PasswordHash, cu, r.Summary, r.Rating, r.Chat, tk.State, tk.CutIn, tk.AgentID, ap.Status, ag.State, len(users), len(tenants), len(jobs)})
 	return string(b)
 }
 

@@ -76,6 +76,9 @@ type (
 	signInReq struct {
 		Queues []string `json:"queues"`
 	}
+	ratingReq struct {
+		Rating int `json:"rating"`
+	}
 	qcReq struct {
 		RecordID string `json:"record_id"`
 		Path     string `json:"path"`
@@ -112,6 +115,7 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/queue/join", Public: true, Summary: "Customer joins the queue (any channel); returns ticket, token and position", Body: console.JoinRequest{}, h: s.join},
 		{Method: "GET", Path: "/api/v1/queue/tickets/{id}", Public: true, Summary: "Customer's live position, queue length and estimated wait (?token=)", h: s.position},
 		{Method: "GET", Path: "/api/v1/queue/tickets/{id}/events", Public: true, Summary: "Server-sent events with the position on every change (?token=)", h: s.positionEvents},
+		{Method: "POST", Path: "/api/v1/queue/tickets/{id}/rating", Public: true, Summary: "Customer rates the service 1-5 after the call (?token=)", Body: ratingReq{}, h: s.rate},
 		{Method: "POST", Path: "/api/v1/queue/tickets/{id}/leave", Public: true, Summary: "Customer leaves the queue (?token=)", h: s.leave},
 
 		{Method: "GET", Path: "/api/v1/console/tickets", Perm: P(auth.PermQueueRead), Summary: "Live tickets in scope, in queue order", h: s.listTickets},
@@ -137,6 +141,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/v1/records/{id}", Perm: P(auth.PermRecordRead), Summary: "One service record", h: s.getRecord},
 		{Method: "PUT", Path: "/api/v1/records/{id}/summary", Perm: P(auth.PermRecordWrite), Summary: "Service summary, preset options, customer tags, rating", Body: store.RecordSummary{}, h: s.putSummary},
 
+		{Method: "POST", Path: "/api/v1/records/{id}/items", Perm: P(auth.PermRecordWrite), Summary: "Append chat lines, file references and timeline markers", Body: store.RecordItems{}, h: s.putItems},
 		{Method: "GET", Path: "/api/v1/audit", Perm: P(auth.PermAuditRead), Summary: "Audit entries in scope (after, limit)", h: s.listAudit},
 		{Method: "POST", Path: "/api/v1/jobs/qc", Perm: P(auth.PermJobSubmit), Summary: "Queue a QC job for a record's recording", Body: qcReq{}, h: s.submitQC},
 		{Method: "GET", Path: "/api/v1/jobs", Perm: P(auth.PermJobRead), Summary: "Job results in scope (?subject=record id)", h: s.listJobs},
@@ -672,6 +677,67 @@ func (s *Server) putSummary(w http.ResponseWriter, r *http.Request, c *caller) e
 	}
 	err = s.db.SetRecordSummary(r.Context(), c.scope, id, req)
 	s.audit(r.Context(), c, rec.TenantID, "record.summary", id, store.RecordSummary{Summary: rec.Summary, SummaryOptions: rec.SummaryOptions, CustomerTags: rec.CustomerTags, Rating: rec.Rating}, req, err)
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+func (s *Server) putItems(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req store.RecordItems
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if s.rw != nil {
+		s.rw.Sync()
+	}
+	rec, err := s.db.Record(r.Context(), c.scope, id)
+	if err != nil {
+		return err
+	}
+	if c.user.Role == auth.RoleAgent && rec.AgentID != c.user.ID {
+		return fmt.Errorf("record %s: %w", id, store.ErrNotFound)
+	}
+	for i := range req.Chat {
+		if req.Chat[i].At.IsZero() {
+			req.Chat[i].At = s.opts.Now().UTC()
+		}
+	}
+	err = s.db.AppendRecordItems(r.Context(), c.scope, id, req)
+	s.audit(r.Context(), c, rec.TenantID, "record.items", id, nil, map[string]int{"chat": len(req.Chat), "files": len(req.Files), "markers": len(req.Markers)}, err)
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+// rate takes the customer's rating. The ticket token is the customer's
+// capability; the record is found under the system scope because the
+// customer has no account (the token proves which record it is).
+func (s *Server) rate(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	id := r.PathValue("id")
+	if err := s.checkTicketToken(r, id); err != nil {
+		return err
+	}
+	var req ratingReq
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if s.rw != nil {
+		s.rw.Sync()
+	}
+	rec, err := s.db.Record(r.Context(), store.System(), id)
+	if err != nil {
+		return err
+	}
+	if rec.Status != "ended" {
+		return fmt.Errorf("record %s is %s: rate after the call: %w", id, rec.Status, store.ErrConflict)
+	}
+	err = s.db.SetRecordRating(r.Context(), store.System(), id, req.Rating)
+	s.audit(r.Context(), nil, rec.TenantID, "record.rating", id, map[string]int{"rating": rec.Rating}, req, err)
 	if err != nil {
 		return err
 	}

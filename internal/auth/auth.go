@@ -27,12 +27,14 @@ var (
 	ErrHash           = errors.New("unreadable password hash")
 )
 
-// Argon2id parameters (RFC 9106's second recommended option, with less
-// memory so a sign-in storm does not exhaust a small control-plane host).
+// Argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1
+// lane), so a shift change of hundreds of agents signing in at once does
+// not exhaust a small control-plane host. Hashes carry their parameters,
+// so raising these later keeps old hashes valid.
 var (
-	argonTime    uint32 = 3
-	argonMemory  uint32 = 64 * 1024
-	argonThreads uint8  = 2
+	argonTime    uint32 = 2
+	argonMemory  uint32 = 19 * 1024
+	argonThreads uint8  = 1
 )
 
 // SetFastHashing lowers the argon2id cost; tests only.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -74,7 +75,11 @@ func compactJSON(b json.RawMessage) (json.RawMessage, error) {
 }
 
 // AppendAudit adds an entry at the end of the chain and returns it with
-// Seq, At and the hashes filled in.
+// Seq, At and the hashes filled in, once it is committed. Concurrent
+// appends are group-committed: one goroutine takes whatever is waiting
+// (up to 256 entries), chains them in order and commits them in one
+// transaction, so the audit trail does not cap the request rate at one
+// commit per action.
 func (s *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	var err error
 	if e.Before, err = compactJSON(e.Before); err != nil {
@@ -83,37 +88,122 @@ func (s *DB) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) 
 	if e.After, err = compactJSON(e.After); err != nil {
 		return AuditEntry{}, fmt.Errorf("store: audit after: %w", err)
 	}
-	s.auditMu.Lock()
-	defer s.auditMu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return AuditEntry{}, fmt.Errorf("store: audit: %w", err)
+	return s.audit.submit(ctx, s, e)
+}
+
+type auditReq struct {
+	e    AuditEntry
+	done chan auditRes
+}
+
+type auditRes struct {
+	e   AuditEntry
+	err error
+}
+
+// auditCommitter owns the tail of the chain in this process.
+type auditCommitter struct {
+	once    sync.Once
+	ch      chan auditReq
+	quit    chan struct{}
+	stopped sync.Once
+}
+
+var errStoreClosed = errors.New("store closed")
+
+func (a *auditCommitter) submit(ctx context.Context, s *DB, e AuditEntry) (AuditEntry, error) {
+	a.once.Do(func() {
+		a.ch, a.quit = make(chan auditReq, 1024), make(chan struct{})
+		go a.loop(&DB{core: s.core, x: s.db})
+	})
+	req := auditReq{e: e, done: make(chan auditRes, 1)}
+	select {
+	case a.ch <- req:
+	case <-a.quit:
+		return AuditEntry{}, fmt.Errorf("store: audit: %w", errStoreClosed)
+	case <-ctx.Done():
+		return AuditEntry{}, ctx.Err()
 	}
-	defer tx.Rollback() //nolint:errcheck
-	if s.dialect == Postgres {
-		// Other control-plane processes append too: one at a time.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(727002)`); err != nil {
-			return AuditEntry{}, fmt.Errorf("store: audit lock: %w", err)
+	// Once queued the entry will be committed or fail; wait for which.
+	r := <-req.done
+	return r.e, r.err
+}
+
+func (a *auditCommitter) stop() {
+	a.once.Do(func() { a.quit = make(chan struct{}) }) // never started
+	a.stopped.Do(func() { close(a.quit) })
+}
+
+func (a *auditCommitter) loop(s *DB) {
+	for {
+		var batch []auditReq
+		select {
+		case <-a.quit:
+			// Fail what is still queued rather than leave callers waiting.
+			for {
+				select {
+				case r := <-a.ch:
+					r.done <- auditRes{err: fmt.Errorf("store: audit: %w", errStoreClosed)}
+				default:
+					return
+				}
+			}
+		case r := <-a.ch:
+			batch = append(batch, r)
+		}
+	more:
+		for len(batch) < 256 {
+			select {
+			case r := <-a.ch:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		out, err := s.appendBatch(batch)
+		for i, r := range batch {
+			if err != nil {
+				r.done <- auditRes{err: err}
+			} else {
+				r.done <- auditRes{e: out[i]}
+			}
 		}
 	}
-	var last sql.NullInt64
-	var prev sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return AuditEntry{}, fmt.Errorf("store: audit tail: %w", err)
-	}
-	e.Seq = last.Int64 + 1
-	e.PrevHash = prev.String
-	e.At = time.UnixMilli(s.now().UnixMilli()).UTC()
-	e.Hash = chainHash(e)
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (seq, at, tenant_id, actor, role, action, target, before_json, after_json, result, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
-		e.Seq, ms(e.At), e.TenantID, e.Actor, e.Role, e.Action, e.Target, string(e.Before), string(e.After), e.Result, e.PrevHash, e.Hash); err != nil {
-		return AuditEntry{}, fmt.Errorf("store: audit append: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return AuditEntry{}, fmt.Errorf("store: audit commit: %w", err)
-	}
-	return e, nil
+}
+
+func (s *DB) appendBatch(batch []auditReq) ([]AuditEntry, error) {
+	ctx := context.Background()
+	out := make([]AuditEntry, len(batch))
+	err := s.WithTx(ctx, func(tx *DB) error {
+		if s.dialect == Postgres {
+			// Other control-plane processes append too: one at a time.
+			if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(727002)`); err != nil {
+				return fmt.Errorf("store: audit lock: %w", err)
+			}
+		}
+		var last sql.NullInt64
+		var prev sql.NullString
+		err := tx.queryRow(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store: audit tail: %w", err)
+		}
+		seq, hash := last.Int64, prev.String
+		at := time.UnixMilli(s.now().UnixMilli()).UTC()
+		for i, r := range batch {
+			e := r.e
+			seq++
+			e.Seq, e.PrevHash, e.At = seq, hash, at
+			e.Hash = chainHash(e)
+			hash = e.Hash
+			if _, err := tx.exec(ctx, `INSERT INTO audit (seq, at, tenant_id, actor, role, action, target, before_json, after_json, result, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+				e.Seq, ms(e.At), e.TenantID, e.Actor, e.Role, e.Action, e.Target, string(e.Before), string(e.After), e.Result, e.PrevHash, e.Hash); err != nil {
+				return fmt.Errorf("store: audit append: %w", err)
+			}
+			out[i] = e
+		}
+		return nil
+	})
+	return out, err
 }
 
 const auditCols = `seq, at, tenant_id, actor, role, action, target, before_json, after_json, result, prev_hash, hash`

@@ -269,25 +269,20 @@ func (s *DB) AddAgentStates(ctx context.Context, sc Scope, states []AgentState) 
 	if len(states) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: agent states: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck
-	stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO agent_states (tenant_id, agent_id, state, reason, forced_by, started_at, ended_at, duration_ms) VALUES (?,?,?,?,?,?,?,?)`))
-	if err != nil {
-		return fmt.Errorf("store: agent states: %w", err)
-	}
-	defer stmt.Close()
 	for _, a := range states {
 		if !sc.Contains(a.TenantID) {
 			return fmt.Errorf("store: agent state in tenant %q: %w", a.TenantID, ErrForbidden)
 		}
-		if _, err := stmt.ExecContext(ctx, a.TenantID, a.AgentID, a.State, a.Reason, a.ForcedBy, ms(a.StartedAt), ms(a.EndedAt), a.Duration.Milliseconds()); err != nil {
-			return fmt.Errorf("store: agent states: %w", err)
-		}
 	}
-	return tx.Commit()
+	return s.WithTx(ctx, func(tx *DB) error {
+		for _, a := range states {
+			if _, err := tx.exec(ctx, `INSERT INTO agent_states (tenant_id, agent_id, state, reason, forced_by, started_at, ended_at, duration_ms) VALUES (?,?,?,?,?,?,?,?)`,
+				a.TenantID, a.AgentID, a.State, a.Reason, a.ForcedBy, ms(a.StartedAt), ms(a.EndedAt), a.Duration.Milliseconds()); err != nil {
+				return fmt.Errorf("store: agent states: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // AgentStates lists an agent's state history in sc, oldest first.
@@ -494,4 +489,37 @@ func (s *DB) MarkInterrupted(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: mark interrupted: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// RecordItems are additions to a record's chat, files and markers.
+type RecordItems struct {
+	Chat    []ChatMessage `json:"chat,omitempty"`
+	Files   []string      `json:"files,omitempty"`
+	Markers []Marker      `json:"markers,omitempty"`
+}
+
+// AppendRecordItems appends chat lines, file references and timeline
+// markers to a record of sc.
+func (s *DB) AppendRecordItems(ctx context.Context, sc Scope, id string, it RecordItems) error {
+	return s.WithTx(ctx, func(tx *DB) error {
+		r, err := tx.Record(ctx, sc, id)
+		if err != nil {
+			return err
+		}
+		j := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+		cond, cargs := sc.cond("tenant_id")
+		res, err := tx.exec(ctx, `UPDATE service_records SET chat=?, files=?, markers=?, updated_at=? WHERE id=? AND `+cond,
+			append([]any{j(append(nonNil(r.Chat), it.Chat...)), j(append(nonNil(r.Files), it.Files...)), j(append(nonNil(r.Markers), it.Markers...)), ms(s.now()), id}, cargs...)...)
+		return affected(res, err, "record items "+id)
+	})
+}
+
+// SetRecordRating stores the customer's satisfaction rating (1..5).
+func (s *DB) SetRecordRating(ctx context.Context, sc Scope, id string, rating int) error {
+	if rating < 1 || rating > 5 {
+		return fmt.Errorf("store: rating %d: want 1..5: %w", rating, ErrInvalid)
+	}
+	cond, cargs := sc.cond("tenant_id")
+	res, err := s.exec(ctx, `UPDATE service_records SET rating=?, updated_at=? WHERE id=? AND `+cond, append([]any{rating, ms(s.now()), id}, cargs...)...)
+	return affected(res, err, "record rating "+id)
 }

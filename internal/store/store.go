@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -46,15 +45,46 @@ func (d Dialect) String() string {
 	return "sqlite"
 }
 
-// DB is the store. It is safe for concurrent use.
+// DB is the store. It is safe for concurrent use. A DB made by WithTx
+// runs its statements in that transaction.
 type DB struct {
+	*core
+	x execer // the pool, or the transaction of WithTx
+}
+
+type core struct {
 	db      *sql.DB
 	dialect Dialect
-	// auditMu serialises audit appends inside this process; PostgreSQL
-	// deployments with several control-plane processes also take an
-	// advisory lock in the transaction (see AppendAudit).
-	auditMu sync.Mutex
 	now     func() time.Time
+	audit   auditCommitter
+}
+
+// execer is what *sql.DB and *sql.Tx have in common.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// WithTx runs fn with a DB whose statements share one transaction,
+// committed when fn returns nil (batch writers use it: one commit for
+// many rows).
+func (s *DB) WithTx(ctx context.Context, fn func(tx *DB) error) error {
+	if _, nested := s.x.(*sql.Tx); nested {
+		return fn(s)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(&DB{core: s.core, x: tx}); err != nil {
+		tx.Rollback() //nolint:errcheck
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
 }
 
 // Open connects to dsn: "sqlite:PATH" (a file; created if missing),
@@ -78,7 +108,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		driver, src, dialect = "pgx", dsn, Postgres
 	default:
-		return nil, fmt.Errorf("%w: %q: want sqlite:PATH or postgres://...", ErrDSN, redactDSN(dsn))
+		return nil, fmt.Errorf("%w: %q: want sqlite:PATH or postgres://URL", ErrDSN, redactDSN(dsn))
 	}
 	db, err := sql.Open(driver, src)
 	if err != nil {
@@ -91,7 +121,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	} else {
 		db.SetMaxOpenConns(32)
 	}
-	s := &DB{db: db, dialect: dialect, now: time.Now}
+	s := &DB{core: &core{db: db, dialect: dialect, now: time.Now}, x: db}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
@@ -123,7 +153,7 @@ func redactDSN(dsn string) string {
 func (s *DB) Dialect() Dialect { return s.dialect }
 
 // Close closes the connection pool.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error { s.audit.stop(); return s.db.Close() }
 
 // Ping checks the database answers (for /readyz).
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -151,15 +181,15 @@ func (s *DB) q(query string) string {
 }
 
 func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.db.ExecContext(ctx, s.q(query), args...)
+	return s.x.ExecContext(ctx, s.q(query), args...)
 }
 
 func (s *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.db.QueryContext(ctx, s.q(query), args...)
+	return s.x.QueryContext(ctx, s.q(query), args...)
 }
 
 func (s *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.db.QueryRowContext(ctx, s.q(query), args...)
+	return s.x.QueryRowContext(ctx, s.q(query), args...)
 }
 
 // isUnique reports a unique-constraint violation in either dialect.

@@ -368,3 +368,39 @@ func TestRecordFlowAndSummary(t *testing.T) {
 		}
 	})
 }
+
+func TestAuditConcurrentAppends(t *testing.T) {
+	backends(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		tree(t, db)
+		var wg sync.WaitGroup
+		seqs := make(chan int64, 400)
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					e, err := db.AppendAudit(ctx, AuditEntry{TenantID: "A", Actor: fmt.Sprint("g", g), Action: "agent.state", Target: fmt.Sprint(i), Result: "ok"})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					seqs <- e.Seq
+				}
+			}()
+		}
+		wg.Wait()
+		close(seqs)
+		seen := map[int64]bool{}
+		for s := range seqs {
+			if seen[s] {
+				t.Fatalf("sequence %d handed out twice", s)
+			}
+			seen[s] = true
+		}
+		n, err := db.VerifyAudit(ctx)
+		if err != nil || n != 400 || len(seen) != 400 {
+			t.Fatalf("verify %d entries (%d returned): %v", n, len(seen), err)
+		}
+	})
+}
