@@ -74,7 +74,7 @@ func apply(t testing.TB, s *Stage, f *pipeline.VideoFrame) *pipeline.VideoFrame 
 func TestIdentityAtZero(t *testing.T) {
 	f := portrait(t, 320, 240)
 	var stages []pipeline.Stage
-	for _, n := range []string{"adjust", "lowlight", "video_denoise", "sharpen", "beauty"} {
+	for _, n := range []string{"adjust", "lowlight", "video_denoise", "sharpen", "beauty", "background"} {
 		s := mustStage(t, n, nil)
 		out := apply(t, s, f)
 		if !bytes.Equal(out.Data, f.Data) {
