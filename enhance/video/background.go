@@ -117,7 +117,6 @@ func NewBackground(o BackgroundOptions) (*Stage, error) {
 	return s, nil
 }
 
-
 // blend writes alpha*fg + (1-alpha)*back into fg.
 func blend(fg *gocv.Mat, back, alpha gocv.Mat) {
 	fp, _ := fg.DataPtrUint8()
