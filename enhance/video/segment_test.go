@@ -5,8 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/witness-media/witness/pipeline"
 )
 
 func iou(pred []float32, truth []bool) float64 { return iouRows(pred, truth, len(truth)) }
@@ -212,4 +215,41 @@ func absDiff(a, b []byte) int {
 		m = max(m, d)
 	}
 	return m
+}
+
+// TestSegmenterHold: when the face disappears the last mask is held for
+// Hold, then the person is gone (all background).
+func TestSegmenterHold(t *testing.T) {
+	sc := newScene(t, backgrounds[2], 320, 180)
+	seg, err := NewSegmenter(SegmentOptions{})
+	if err != nil {
+		t.Skip(err)
+	}
+	defer seg.Close()
+	f, _ := sc.frame(0)
+	sum := func(f *pipeline.VideoFrame) float64 {
+		m, err := seg.Mask(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		var s float64
+		for _, v := range matFloats(m) {
+			s += float64(v)
+		}
+		return s
+	}
+	first := sum(f)
+	if first < 0.1*320*180 {
+		t.Fatalf("person covers only %.0f pixels", first)
+	}
+	empty := &pipeline.VideoFrame{Format: pipeline.PixelRGB, Width: 320, Height: 180, Stride: [3]int{960}, Data: sc.bg.ToBytes()}
+	empty.PTS = 500 * time.Millisecond
+	if s := sum(empty); s < 0.9*first {
+		t.Errorf("mask not held 0.5 s after the face left: %.0f of %.0f", s, first)
+	}
+	empty.PTS = 1600 * time.Millisecond
+	if s := sum(empty); s != 0 {
+		t.Errorf("mask still %.0f pixels 1.6 s after the face left", s)
+	}
 }
