@@ -109,11 +109,41 @@ func leaks(code int, body []byte) string {
 		return ""
 	}
 	for _, m := range bMarkers {
-		if strings.Contains(string(body), m) {
+		if containsToken(string(body), m) {
 			return "contains " + m
 		}
 	}
 	return ""
+}
+
+// containsToken reports whether m occurs in s other than inside a longer run
+// of base64/base32 characters: random secrets and ciphertexts in A's own
+// responses (a TOTP secret, an SM4 blob) can contain "recB" or "2222" by
+// chance, and B's ids never appear that way.
+func containsToken(s, m string) bool {
+	isB64 := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+'
+	}
+	for i := 0; ; {
+		j := strings.Index(s[i:], m)
+		if j < 0 {
+			return false
+		}
+		j += i
+		// Walk the surrounding run of base64 letters ('/' and '=' excluded so
+		// that ids in paths like /records/recB/items still count).
+		lo, hi := j, j+len(m)
+		for lo > 0 && isB64(s[lo-1]) {
+			lo--
+		}
+		for hi < len(s) && isB64(s[hi]) {
+			hi++
+		}
+		if hi-lo < 16 {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 func TestIsolationRBACMatrix(t *testing.T) {
