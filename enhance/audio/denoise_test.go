@@ -150,6 +150,7 @@ func TestDenoiseSISDR(t *testing.T) {
 	check("spectral+transient", audiotest.Keyboard, 2.5)
 	check("spectral", audiotest.Fan, 2)
 	check("spectral+transient", audiotest.Fan, 2)
+	check("spectral+transient", audiotest.Footsteps, 2)
 	for _, k := range audiotest.Kinds {
 		// No method of the default chain makes any noise worse on average.
 		check("spectral+transient", k, -0.5)
