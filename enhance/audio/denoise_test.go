@@ -231,30 +231,55 @@ func TestDenoiseWebRTCRates(t *testing.T) {
 	}
 }
 
-// TestDenoiseStereoAndFormatChange: channels are processed independently
-// and a format change mid-stream is an error, not silent corruption.
+// TestDenoiseStereoAndFormatChange: channels are processed independently;
+// a format change mid-stream switches the stage to pass-through without
+// losing a sample (what the steps held is emitted unprocessed), and the
+// report says why.
 func TestDenoiseStereoAndFormatChange(t *testing.T) {
 	st, err := NewDenoise(DenoiseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	n := 0
-	emit := func(p pipeline.Packet) { n += p.Audio.Samples() }
-	f := &pipeline.AudioFrame{Format: pipeline.SampleF32, SampleRate: 48000, Channels: 2, F32: make([]float32, 960)}
+	var got []*pipeline.AudioFrame
+	emit := func(p pipeline.Packet) { got = append(got, p.Audio) }
 	for i := 0; i < 10; i++ {
+		f := &pipeline.AudioFrame{Format: pipeline.SampleF32, SampleRate: 48000, Channels: 2, F32: make([]float32, 960),
+			PTS: time.Duration(i) * 10 * time.Millisecond}
+		for k := range f.F32 {
+			f.F32[k] = float32(k%2) * 0.1 // right channel DC, left silent
+		}
 		if err := st.Process(ctx, pipeline.Packet{Audio: f}, emit); err != nil {
 			t.Fatal(err)
 		}
 	}
-	bad := &pipeline.AudioFrame{Format: pipeline.SampleF32, SampleRate: 16000, Channels: 2, F32: make([]float32, 320)}
-	if err := st.Process(ctx, pipeline.Packet{Audio: bad}, emit); !errors.Is(err, ErrFormat) {
-		t.Fatalf("format change: %v", err)
+	bad := &pipeline.AudioFrame{Format: pipeline.SampleF32, SampleRate: 16000, Channels: 2, F32: make([]float32, 320), PTS: 100 * time.Millisecond}
+	if err := st.Process(ctx, pipeline.Packet{Audio: bad}, emit); err != nil {
+		t.Fatalf("format change returned %v; want fail-open", err)
+	}
+	if !errors.Is(st.Err(), ErrFormat) || st.Enhancement().Settings["error"] == nil {
+		t.Fatalf("err %v, report %+v", st.Err(), st.Enhancement())
 	}
 	if err := st.Flush(ctx, emit); err != nil {
 		t.Fatal(err)
 	}
-	if n != 4800 {
-		t.Fatalf("%d samples out of 4800", n)
+	n48, n16 := 0, 0
+	var next time.Duration
+	for _, f := range got {
+		if f.SampleRate == 48000 {
+			n48 += f.Samples()
+			if d := f.PTS - next; d < -time.Microsecond || d > time.Microsecond {
+				t.Fatalf("48 kHz PTS %v, want %v", f.PTS, next)
+			}
+			next = f.PTS + f.Duration()
+		} else {
+			n16 += f.Samples()
+			if f != bad {
+				t.Error("frame after the failure was not passed through as is")
+			}
+		}
+	}
+	if n48 != 4800 || n16 != 160 {
+		t.Fatalf("%d + %d samples out, want 4800 + 160", n48, n16)
 	}
 }

@@ -226,6 +226,16 @@ func TestGlobalStages(t *testing.T) {
 	if a, b := lapVar(sh), lapVar(f); a < b*1.5 {
 		t.Errorf("sharpen: laplacian variance %.1f -> %.1f", b, a)
 	}
+	// A frame the stage cannot take passes unchanged and is reported.
+	sh2 := mustStage(t, "sharpen", pipeline.Params{"amount": 1.0})
+	gray := &pipeline.VideoFrame{Format: pipeline.PixelGray, Width: 4, Height: 4, Stride: [3]int{4}, Data: make([]byte, 16)}
+	var got []pipeline.Packet
+	if err := sh2.Process(t.Context(), pipeline.Packet{Video: gray}, func(p pipeline.Packet) { got = append(got, p) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Video != gray || sh2.Err() == nil || sh2.Enhancement().Settings["failed_frames"] != 1 {
+		t.Errorf("GRAY8 frame: %d out, err %v, report %+v", len(got), sh2.Err(), sh2.Enhancement())
+	}
 	// Bad params are errors naming the param.
 	if _, err := pipeline.NewStage("adjust", pipeline.Params{"brightness": 3.0}); err == nil {
 		t.Error("brightness 3 accepted")
