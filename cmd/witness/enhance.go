@@ -64,6 +64,10 @@ func runEnhance(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	b, _ := json.Marshal(map[string]any{"input": in, "output": out, "applied": enhance.Report(st)})
 	fmt.Fprintln(stdout, string(b))
+	if f, ok := st.(interface{ Err() error }); ok && f.Err() != nil {
+		// The stage failed open: the file is complete but partly unprocessed.
+		return fmt.Errorf("%s written partly unprocessed: %w", out, f.Err())
+	}
 	return nil
 }
 
