@@ -40,6 +40,10 @@ func BenchmarkStage(b *testing.B) {
 			}
 			s := st.(*Stage)
 			defer s.Close()
+			// The first call loads and warms the face models.
+			if _, err := s.Apply(frames[0]); err != nil {
+				b.Fatal(err)
+			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				if _, err := s.Apply(frames[i%len(frames)]); err != nil {
@@ -48,4 +52,32 @@ func BenchmarkStage(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSegment is person segmentation alone (mask at 640x360), the
+// frames-per-second-per-core figure of docs/enhance.md.
+func BenchmarkSegment(b *testing.B) {
+	sc := newScene(b, backgrounds[1], 640, 360)
+	var frames []*pipeline.VideoFrame
+	for i := 0; i < 20; i++ {
+		f, _ := sc.frame(i)
+		frames = append(frames, f)
+	}
+	seg, err := NewSegmenter(SegmentOptions{})
+	if err != nil {
+		b.Skip(err)
+	}
+	defer seg.Close()
+	if m, err := seg.Mask(frames[0]); err == nil { // warm the face models
+		m.Close()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m, err := seg.Mask(frames[i%len(frames)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fps")
 }

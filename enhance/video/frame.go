@@ -158,6 +158,16 @@ func writeRGB(f *pipeline.VideoFrame, rgb gocv.Mat, roi image.Rectangle) *pipeli
 	return &out
 }
 
+// tracker returns the face tracker for a stage: the session's shared one
+// when session is set (the face analyzers, beauty and background of one
+// participant then detect each frame once), else a private one.
+func tracker(session string) (*facekit.Tracker, error) {
+	if session != "" {
+		return facekit.Shared(session, facekit.Options{})
+	}
+	return facekit.NewTracker(facekit.Options{})
+}
+
 func full(rgb *gocv.Mat) image.Rectangle { return image.Rect(0, 0, rgb.Cols(), rgb.Rows()) }
 
 func clamp255(v float64) uint8 {

@@ -122,6 +122,12 @@ func TestBeautyOnlyTouchesFace(t *testing.T) {
 			t.Errorf("%v changed only %d pixels of the face", p, in)
 		}
 	}
+	// Two stages of one session share one tracker (one detection a frame).
+	a := mustStage(t, "beauty", pipeline.Params{"smooth": 0.5, "session": "room1/customer"})
+	b := mustStage(t, "background", pipeline.Params{"mode": "blur", "segment": map[string]any{"session": "room1/customer"}})
+	if o1, o2 := apply(t, a, f), apply(t, b, f); bytes.Equal(o1.Data, f.Data) || bytes.Equal(o2.Data, f.Data) {
+		t.Error("session-shared stages changed nothing")
+	}
 	// Whitening lightens skin: mean luma of the face box goes up.
 	w := apply(t, mustStage(t, "beauty", pipeline.Params{"whiten": 1.0}), f)
 	if a, b := w.RegionLuma(box.Min.X, box.Min.Y, box.Max.X, box.Max.Y, 1), f.RegionLuma(box.Min.X, box.Min.Y, box.Max.X, box.Max.Y, 1); a < b+5 {
