@@ -3,6 +3,7 @@ package video
 import (
 	"testing"
 
+	"github.com/witness-media/witness/enhance/internal/cpubench"
 	"github.com/witness-media/witness/pipeline"
 )
 
@@ -45,11 +46,13 @@ func BenchmarkStage(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
+			done := cpubench.Start(b)
 			for i := 0; i < b.N; i++ {
 				if _, err := s.Apply(frames[i%len(frames)]); err != nil {
 					b.Fatal(err)
 				}
 			}
+			done()
 		})
 	}
 }
@@ -72,6 +75,7 @@ func BenchmarkSegment(b *testing.B) {
 		m.Close()
 	}
 	b.ResetTimer()
+	done := cpubench.Start(b)
 	for i := 0; i < b.N; i++ {
 		m, err := seg.Mask(frames[i%len(frames)])
 		if err != nil {
@@ -79,5 +83,5 @@ func BenchmarkSegment(b *testing.B) {
 		}
 		m.Close()
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fps")
+	done()
 }
