@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/witness-media/witness/enhance/audio/audiotest"
+	"github.com/witness-media/witness/enhance/internal/cpubench"
 	"github.com/witness-media/witness/pipeline"
 )
 
@@ -39,6 +40,7 @@ func BenchmarkDenoise(b *testing.B) {
 			defer st.Close()
 			emit := func(pipeline.Packet) {}
 			b.ResetTimer()
+			done := cpubench.Start(b)
 			for i := 0; i < b.N; i++ {
 				f := *frames[i%len(frames)]
 				f.PTS = time.Duration(i) * 10 * time.Millisecond
@@ -46,6 +48,7 @@ func BenchmarkDenoise(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			done()
 		})
 	}
 }

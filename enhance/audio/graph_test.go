@@ -63,3 +63,40 @@ func TestDenoiseInGraph(t *testing.T) {
 		}
 	}
 }
+
+// TestDenoiseLiveLatency: fed 10 ms frames one at a time, every engine
+// hands audio on with at most its documented latency outstanding (counted
+// in samples, not wall time, so it holds on a loaded machine).
+func TestDenoiseLiveLatency(t *testing.T) {
+	s := speech(t, 0)[:audiotest.Rate]
+	frames := audiotest.Frames(s, audiotest.Rate, 10*time.Millisecond)
+	for _, c := range []struct {
+		name  string
+		o     DenoiseOptions
+		maxMs int
+	}{
+		{"spectral", DenoiseOptions{Engine: EngineSpectral, Transient: ptr(false)}, 10},
+		{"spectral+transient", DenoiseOptions{Engine: EngineSpectral}, 30},
+		{"webrtc", DenoiseOptions{Engine: EngineWebRTC, Transient: ptr(false)}, 30 + 6},
+	} {
+		st, err := NewDenoise(c.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := 0
+		emit := func(p pipeline.Packet) { out += p.Audio.Samples() }
+		worst := 0
+		for i, f := range frames {
+			if err := st.Process(context.Background(), pipeline.Packet{Audio: f}, emit); err != nil {
+				t.Fatal(err)
+			}
+			worst = max(worst, (i+1)*160-out)
+		}
+		st.Close()
+		if ms := worst / 16; ms > c.maxMs {
+			t.Errorf("%s: up to %d ms held back, want <= %d", c.name, ms, c.maxMs)
+		} else {
+			t.Logf("%s: at most %d ms held back", c.name, ms)
+		}
+	}
+}

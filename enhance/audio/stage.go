@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/witness-media/witness/enhance"
 	"github.com/witness-media/witness/pipeline"
@@ -19,59 +21,139 @@ type proc interface {
 // Stage runs a chain of audio steps on every audio frame; video and events
 // pass through untouched. One Stage per stream: the steps keep per-stream
 // state (noise floors, filter pipelines).
+//
+// A stage fails open: if a step fails mid-stream (the format changes, a
+// filter pipeline errors, a model call fails), the error is logged, shown
+// in the report, the unprocessed input from the last emitted sample on is
+// emitted (the steps keep output aligned with input, so nothing is lost
+// or repeated) and the rest of the stream passes through untouched. An
+// enhancement must never take a call or a recording down.
 type Stage struct {
 	name     string
 	settings map[string]any
 	active   bool
 	steps    []proc
+	log      *slog.Logger
+
+	raw    []*pipeline.AudioFrame // input not yet fully covered by output
+	rawAt  int64                  // sample index where raw[0] starts
+	inN    int64                  // samples per channel received
+	outN   int64                  // samples per channel emitted
+	failed error
 }
+
+// Err is the error that switched the stage to pass-through, if any.
+func (s *Stage) Err() error { return s.failed }
 
 // Process implements pipeline.Stage.
 func (s *Stage) Process(_ context.Context, in pipeline.Packet, emit pipeline.Emit) error {
-	if in.Audio == nil || !s.active {
+	if in.Audio == nil || !s.active || s.failed != nil {
 		emit(in)
 		return nil
 	}
+	if len(s.raw) > 0 && !sameFormat(s.raw[0], in.Audio) {
+		s.fail(fmt.Errorf("%w: %s %d Hz %d ch after %s %d Hz %d ch", ErrFormat, in.Audio.Format, in.Audio.SampleRate,
+			in.Audio.Channels, s.raw[0].Format, s.raw[0].SampleRate, s.raw[0].Channels), emit)
+		emit(in)
+		return nil
+	}
+	s.raw = append(s.raw, in.Audio)
+	s.inN += int64(in.Audio.Samples())
 	frames := []*pipeline.AudioFrame{in.Audio}
 	for _, st := range s.steps {
 		var next []*pipeline.AudioFrame
 		for _, f := range frames {
 			out, err := st.process(f)
 			if err != nil {
-				return fmt.Errorf("%s: %w", s.name, err)
+				s.fail(err, emit)
+				return nil
 			}
 			next = append(next, out...)
 		}
 		frames = next
 	}
+	s.emit(frames, emit)
+	return nil
+}
+
+func sameFormat(a, b *pipeline.AudioFrame) bool {
+	return a.Format == b.Format && a.SampleRate == b.SampleRate && a.Channels == b.Channels
+}
+
+// emit hands on processed frames and forgets raw input they cover.
+func (s *Stage) emit(frames []*pipeline.AudioFrame, emit pipeline.Emit) {
 	for _, f := range frames {
+		s.outN += int64(f.Samples())
 		emit(pipeline.Packet{Audio: f})
 	}
-	return nil
+	for len(s.raw) > 0 && s.rawAt+int64(s.raw[0].Samples()) <= s.outN {
+		s.rawAt += int64(s.raw[0].Samples())
+		s.raw = s.raw[1:]
+	}
+}
+
+// fail switches to pass-through and emits the raw input the steps still
+// held, from the first sample not yet emitted.
+func (s *Stage) fail(err error, emit pipeline.Emit) {
+	s.failed = fmt.Errorf("%s: %w", s.name, err)
+	s.settings["error"] = s.failed.Error()
+	log := s.log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Error("enhancement failed; passing audio through unprocessed", "stage", s.name, "err", err)
+	for _, f := range s.raw {
+		n := int64(f.Samples())
+		skip := max(s.outN-s.rawAt, 0)
+		s.rawAt += n
+		if skip >= n {
+			continue
+		}
+		c := int64(f.Channels)
+		g := &pipeline.AudioFrame{Format: f.Format, SampleRate: f.SampleRate, Channels: f.Channels,
+			PTS: f.PTS + time.Duration(skip)*time.Second/time.Duration(f.SampleRate)}
+		if f.Format == pipeline.SampleS16 {
+			g.S16 = f.S16[skip*c:]
+		} else {
+			g.F32 = f.F32[skip*c:]
+		}
+		s.outN += n - skip
+		emit(pipeline.Packet{Audio: g})
+	}
+	s.raw = nil
+	for _, st := range s.steps {
+		if cerr := st.close(); cerr != nil {
+			log.Warn("enhancement step close", "stage", s.name, "err", cerr)
+		}
+	}
+	s.steps = nil
 }
 
 // Flush implements pipeline.Flusher: every step releases what it holds, in
 // order, so the end of a recording is never cut.
 func (s *Stage) Flush(_ context.Context, emit pipeline.Emit) error {
+	if s.failed != nil || !s.active {
+		return nil
+	}
 	var carry []*pipeline.AudioFrame
 	for _, st := range s.steps {
 		var next []*pipeline.AudioFrame
 		for _, f := range carry {
 			out, err := st.process(f)
 			if err != nil {
-				return fmt.Errorf("%s: %w", s.name, err)
+				s.fail(err, emit)
+				return nil
 			}
 			next = append(next, out...)
 		}
 		out, err := st.flush()
 		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			s.fail(err, emit)
+			return nil
 		}
 		carry = append(next, out...)
 	}
-	for _, f := range carry {
-		emit(pipeline.Packet{Audio: f})
-	}
+	s.emit(carry, emit)
 	return nil
 }
 
@@ -90,7 +172,8 @@ func (s *Stage) Enhancement() enhance.Applied {
 }
 
 // Run processes a whole clip offline through the stage and returns the
-// output frames (tests, batch jobs).
+// output frames (tests, batch jobs). If the stage failed open, the frames
+// are still complete (partly unprocessed) and the error is returned too.
 func Run(s pipeline.Stage, frames []*pipeline.AudioFrame) ([]*pipeline.AudioFrame, error) {
 	var out []*pipeline.AudioFrame
 	emit := func(p pipeline.Packet) {
@@ -113,6 +196,11 @@ func Run(s pipeline.Stage, frames []*pipeline.AudioFrame) ([]*pipeline.AudioFram
 		if err := c.Close(); err != nil {
 			return out, err
 		}
+	}
+	// A stage that failed open passed the rest through; offline callers
+	// still want to know.
+	if f, ok := s.(interface{ Err() error }); ok && f.Err() != nil {
+		return out, f.Err()
 	}
 	return out, nil
 }

@@ -28,6 +28,9 @@ type BeautyOptions struct {
 	Whiten float64 `yaml:"whiten"` // skin lightening
 	Slim   float64 `yaml:"slim"`   // pulls the lower jaw line towards the face centre
 	Eyes   float64 `yaml:"eyes"`   // eye enlargement
+	// Session shares face detection with the participant's other face
+	// stages and analyzers (facekit.Shared); empty = a private tracker.
+	Session string `yaml:"session"`
 }
 
 // Validate checks ranges.
@@ -61,12 +64,12 @@ func NewBeauty(o BeautyOptions) (*Stage, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Stage{name: "beauty", active: o != BeautyOptions{},
+	s := &Stage{name: "beauty", active: o.Smooth > 0 || o.Whiten > 0 || o.Slim > 0 || o.Eyes > 0,
 		settings: map[string]any{"smooth": o.Smooth, "whiten": o.Whiten, "slim": o.Slim, "eyes": o.Eyes}}
 	if !s.active {
 		return s, nil
 	}
-	t, err := facekit.NewTracker(facekit.Options{})
+	t, err := tracker(o.Session)
 	if err != nil {
 		return nil, err
 	}

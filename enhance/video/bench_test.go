@@ -3,6 +3,7 @@ package video
 import (
 	"testing"
 
+	"github.com/witness-media/witness/enhance/internal/cpubench"
 	"github.com/witness-media/witness/pipeline"
 )
 
@@ -40,12 +41,47 @@ func BenchmarkStage(b *testing.B) {
 			}
 			s := st.(*Stage)
 			defer s.Close()
+			// The first call loads and warms the face models.
+			if _, err := s.Apply(frames[0]); err != nil {
+				b.Fatal(err)
+			}
 			b.ResetTimer()
+			done := cpubench.Start(b)
 			for i := 0; i < b.N; i++ {
 				if _, err := s.Apply(frames[i%len(frames)]); err != nil {
 					b.Fatal(err)
 				}
 			}
+			done()
 		})
 	}
+}
+
+// BenchmarkSegment is person segmentation alone (mask at 640x360), the
+// frames-per-second-per-core figure of docs/enhance.md.
+func BenchmarkSegment(b *testing.B) {
+	sc := newScene(b, backgrounds[1], 640, 360)
+	var frames []*pipeline.VideoFrame
+	for i := 0; i < 20; i++ {
+		f, _ := sc.frame(i)
+		frames = append(frames, f)
+	}
+	seg, err := NewSegmenter(SegmentOptions{})
+	if err != nil {
+		b.Skip(err)
+	}
+	defer seg.Close()
+	if m, err := seg.Mask(frames[0]); err == nil { // warm the face models
+		m.Close()
+	}
+	b.ResetTimer()
+	done := cpubench.Start(b)
+	for i := 0; i < b.N; i++ {
+		m, err := seg.Mask(frames[i%len(frames)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+	}
+	done()
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 
 	"gocv.io/x/gocv"
 
@@ -31,12 +32,19 @@ var ErrParams = errors.New("video enhancement: invalid params")
 type filter func(f *pipeline.VideoFrame, rgb *gocv.Mat) (image.Rectangle, error)
 
 // Stage applies one filter to every video frame; audio and events pass.
+//
+// It fails open: a frame the filter cannot process (an unsupported format,
+// a model error) is passed on unchanged, the first such error is logged,
+// and the count and last error appear in the report. An enhancement must
+// never take a call or a recording down.
 type Stage struct {
 	name     string
 	active   bool
 	settings map[string]any
 	filter   filter
 	closer   func() error
+	failures int
+	lastErr  error
 }
 
 // Process implements pipeline.Stage.
@@ -47,11 +55,20 @@ func (s *Stage) Process(_ context.Context, in pipeline.Packet, emit pipeline.Emi
 	}
 	out, err := s.Apply(in.Video)
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.name, err)
+		if s.failures == 0 {
+			slog.Error("enhancement failed; passing frames through unprocessed", "stage", s.name, "err", err)
+		}
+		s.failures++
+		s.lastErr = fmt.Errorf("%s: %w", s.name, err)
+		emit(in)
+		return nil
 	}
 	emit(pipeline.Packet{Video: out})
 	return nil
 }
+
+// Err is the last error a frame hit (nil if none).
+func (s *Stage) Err() error { return s.lastErr }
 
 // Apply returns the filtered copy of f (f itself when the stage is off or
 // changed nothing).
@@ -87,7 +104,16 @@ func (s *Stage) Close() error {
 
 // Enhancement implements enhance.Enhancer.
 func (s *Stage) Enhancement() enhance.Applied {
-	return enhance.Applied{Stage: s.name, Active: s.active, Settings: s.settings}
+	a := enhance.Applied{Stage: s.name, Active: s.active, Settings: s.settings}
+	if s.failures > 0 {
+		a.Settings = map[string]any{}
+		for k, v := range s.settings {
+			a.Settings[k] = v
+		}
+		a.Settings["failed_frames"] = s.failures
+		a.Settings["error"] = s.lastErr.Error()
+	}
+	return a
 }
 
 // writeRGB returns a copy of f with the pixels of roi taken from rgb (an
@@ -130,6 +156,16 @@ func writeRGB(f *pipeline.VideoFrame, rgb gocv.Mat, roi image.Rectangle) *pipeli
 		yuv.Close()
 	}
 	return &out
+}
+
+// tracker returns the face tracker for a stage: the session's shared one
+// when session is set (the face analyzers, beauty and background of one
+// participant then detect each frame once), else a private one.
+func tracker(session string) (*facekit.Tracker, error) {
+	if session != "" {
+		return facekit.Shared(session, facekit.Options{})
+	}
+	return facekit.NewTracker(facekit.Options{})
 }
 
 func full(rgb *gocv.Mat) image.Rectangle { return image.Rect(0, 0, rgb.Cols(), rgb.Rows()) }

@@ -25,6 +25,9 @@ type SegmentOptions struct {
 	// Hold keeps the last mask when the face is lost (turned away, hand
 	// over the face) for this long before showing no person; default 1 s.
 	Hold time.Duration `yaml:"hold"`
+	// Session shares face detection with the participant's other face
+	// stages and analyzers (facekit.Shared); empty = a private tracker.
+	Session string `yaml:"session"`
 }
 
 func (o *SegmentOptions) defaults() error {
@@ -66,7 +69,7 @@ func NewSegmenter(o SegmentOptions) (*Segmenter, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	t, err := facekit.NewTracker(facekit.Options{})
+	t, err := tracker(o.Session)
 	if err != nil {
 		return nil, err
 	}

@@ -122,6 +122,12 @@ func TestBeautyOnlyTouchesFace(t *testing.T) {
 			t.Errorf("%v changed only %d pixels of the face", p, in)
 		}
 	}
+	// Two stages of one session share one tracker (one detection a frame).
+	a := mustStage(t, "beauty", pipeline.Params{"smooth": 0.5, "session": "room1/customer"})
+	b := mustStage(t, "background", pipeline.Params{"mode": "blur", "segment": map[string]any{"session": "room1/customer"}})
+	if o1, o2 := apply(t, a, f), apply(t, b, f); bytes.Equal(o1.Data, f.Data) || bytes.Equal(o2.Data, f.Data) {
+		t.Error("session-shared stages changed nothing")
+	}
 	// Whitening lightens skin: mean luma of the face box goes up.
 	w := apply(t, mustStage(t, "beauty", pipeline.Params{"whiten": 1.0}), f)
 	if a, b := w.RegionLuma(box.Min.X, box.Min.Y, box.Max.X, box.Max.Y, 1), f.RegionLuma(box.Min.X, box.Min.Y, box.Max.X, box.Max.Y, 1); a < b+5 {
@@ -225,6 +231,16 @@ func TestGlobalStages(t *testing.T) {
 	sh := apply(t, mustStage(t, "sharpen", pipeline.Params{"amount": 1.0}), f)
 	if a, b := lapVar(sh), lapVar(f); a < b*1.5 {
 		t.Errorf("sharpen: laplacian variance %.1f -> %.1f", b, a)
+	}
+	// A frame the stage cannot take passes unchanged and is reported.
+	sh2 := mustStage(t, "sharpen", pipeline.Params{"amount": 1.0})
+	gray := &pipeline.VideoFrame{Format: pipeline.PixelGray, Width: 4, Height: 4, Stride: [3]int{4}, Data: make([]byte, 16)}
+	var got []pipeline.Packet
+	if err := sh2.Process(t.Context(), pipeline.Packet{Video: gray}, func(p pipeline.Packet) { got = append(got, p) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Video != gray || sh2.Err() == nil || sh2.Enhancement().Settings["failed_frames"] != 1 {
+		t.Errorf("GRAY8 frame: %d out, err %v, report %+v", len(got), sh2.Err(), sh2.Enhancement())
 	}
 	// Bad params are errors naming the param.
 	if _, err := pipeline.NewStage("adjust", pipeline.Params{"brightness": 3.0}); err == nil {
