@@ -345,4 +345,3 @@ func pct(d []time.Duration, p int) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[max(0, (len(s)*p+99)/100-1)].Round(time.Millisecond)
 }
-
