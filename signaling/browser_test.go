@@ -99,7 +99,7 @@ func startChromium(t *testing.T, url, y4m, wav string) *cdp {
 		}
 		_ = json.NewDecoder(resp.Body).Decode(&targets)
 		for _, tg := range targets {
-			if tg.Type == "page" && strings.Contains(tg.URL, "customer.html") {
+			if tg.Type == "page" && strings.Contains(tg.URL, ".html") {
 				wsURL = tg.WebSocketDebuggerURL
 			}
 		}

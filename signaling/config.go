@@ -42,5 +42,10 @@ func ConfigFrom(c config.Config, log *slog.Logger) (Config, error) {
 		}
 		out.Recording.Watermarks = wm
 	}
+	an, err := AnalysisFrom(c)
+	if err != nil {
+		return Config{}, err
+	}
+	out.Analysis = an
 	return out, nil
 }

@@ -28,6 +28,7 @@ type pubTrack struct {
 
 	downs atomic.Pointer[[]*downTrack]
 	tap   atomic.Pointer[rtpTap] // the recorder's input, nil when not recorded
+	atap  atomic.Pointer[rtpTap] // the live analysis decoder's input (analyze.go)
 
 	mu      sync.Mutex // guards layers, lastPLI
 	layers  map[string]*layer
@@ -212,6 +213,7 @@ func (r *room) publishLayer(p *participant, remote *webrtc.TrackRemote) (*pubTra
 		if r.rec != nil {
 			r.rec.trackAdded(t)
 		}
+		r.analyse(t)
 	} else {
 		r.broadcast(p, p, TTrack, t.info())
 	}
@@ -237,6 +239,7 @@ func (r *room) dropTrack(t *pubTrack, why string) {
 	if r.rec != nil {
 		r.rec.trackRemoved(t)
 	}
+	r.unanalyse(t)
 	r.broadcast(t.owner, t.owner, TTrackGone, t.info())
 	r.event("unpublished", t.owner, map[string]any{"track": t.id, "kind": t.kind, "reason": why})
 }
@@ -288,6 +291,9 @@ func (t *pubTrack) forward(l *layer, pkt *rtp.Packet) {
 		return
 	}
 	if tap := t.tap.Load(); tap != nil && tap.layer == l.rid {
+		tap.push(pkt)
+	}
+	if tap := t.atap.Load(); tap != nil && tap.layer == l.rid {
 		tap.push(pkt)
 	}
 	for _, d := range *t.downs.Load() {

@@ -232,6 +232,7 @@ func (rec *recorder) finish() {
 		}
 		outputs = append(outputs, m.Outputs()...)
 	}
+	outputs = append(outputs, rec.analysisOutputs()...)
 	ended := time.Now()
 	var files []RecordingFile
 	for _, path := range outputs {

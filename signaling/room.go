@@ -39,6 +39,7 @@ type room struct {
 	rec       *recorder
 	recSeq    int
 	statsBusy bool
+	an        analysis // live analyzers (analyze.go)
 }
 
 // RoomEvent is one entry of the room's event log (also in the session
@@ -395,6 +396,7 @@ func (r *room) remove(p *participant, reason string, notify bool) {
 	if r.rec != nil {
 		r.rec.participantLeft(p)
 	}
+	r.stopWatch(p)
 	if len(r.parts) == 0 && !r.ending {
 		// Nobody left (and nobody waiting to resume: they are in parts):
 		// the call is over.

@@ -61,6 +61,7 @@ type Config struct {
 	StatsInterval   time.Duration // stats pushed to clients; default 2 s
 	MaxParticipants int           // per room (visible and hidden); default 16
 	Recording       RecordingConfig
+	Analysis        AnalysisConfig // live analyzers and alerts (analyze.go); off without a profile
 	Log             *slog.Logger
 }
 
@@ -81,6 +82,7 @@ func (c *Config) defaults() {
 		c.Log = slog.Default()
 	}
 	c.Recording.defaults()
+	c.Analysis.defaults()
 }
 
 // Server is the signaling + SFU service: an http.Handler serving the
@@ -101,6 +103,7 @@ type Server struct {
 	rooms  map[string]*room
 	closed bool
 	udp    net.PacketConn
+	markMu sync.Mutex // serialises analysis marker files (analyze.go)
 }
 
 // NewServer builds the pion API (codecs, interceptors, ICE settings) and
@@ -112,6 +115,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: secret shorter than 16 bytes", ErrConfig)
 	}
 	if err := cfg.Recording.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Analysis.validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Log.With("component", "sfu"), rooms: map[string]*room{}}

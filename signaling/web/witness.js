@@ -141,7 +141,32 @@ async function witnessPage(role) {
   const token = q.get("token");
   const status = document.getElementById("status");
   const log = (...a) => { const d = document.getElementById("log"); d.textContent = a.join(" ") + "\n" + d.textContent.slice(0, 4000); };
-  window.witnessState = {role, remoteTracks: 0, remoteVideoPlaying: false, joined: false, stats: null, events: [], errors: []};
+  window.witnessState = {role, remoteTracks: 0, remoteVideoPlaying: false, joined: false, stats: null, events: [], errors: [], alerts: [], beeps: 0};
+  // Live risk alerts (agents and supervisors): newest first, a short tone
+  // when an episode opens (higher for critical), none for its end.
+  let audioCtx = null;
+  const beep = (critical) => {
+    try {
+      audioCtx = audioCtx || new AudioContext();
+      const o = audioCtx.createOscillator(), g = audioCtx.createGain();
+      o.frequency.value = critical ? 1320 : 880; g.gain.value = 0.15;
+      o.connect(g).connect(audioCtx.destination); o.start(); o.stop(audioCtx.currentTime + (critical ? 0.45 : 0.2));
+      window.witnessState.beeps++;
+    } catch (e) { window.witnessState.errors.push("alert sound: " + e.message); }
+  };
+  const showAlert = (a) => {
+    window.witnessState.alerts.push(a);
+    const list = document.getElementById("alert-list");
+    if (!list) return;
+    const end = a.kind.endsWith(".end");
+    const li = document.createElement("li");
+    li.className = (a.severity || "info") + (end ? " end" : "");
+    const at = new Date(a.onset || a.wall_time).toLocaleTimeString();
+    li.textContent = at + "  " + a.kind + "  [" + (a.severity || "info") + "]  " + (a.identity || a.participant || "");
+    list.prepend(li);
+    document.getElementById("alert-count").textContent = String(window.witnessState.alerts.length);
+    if (!end) beep(a.severity === "critical");
+  };
   if (!token) { status.textContent = "no token in URL (#token=...)"; return; }
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   let stream = null;
@@ -162,6 +187,7 @@ async function witnessPage(role) {
     onEvent: (type, data) => {
       window.witnessState.events.push(type);
       if (type === "stats") { window.witnessState.stats = data; document.getElementById("stats").textContent = JSON.stringify(data, null, 1).slice(0, 2000); }
+      else if (type === "alert") showAlert(data);
       else if (type === "chat") log("chat from", data.from, ":", data.text || data.url || (data.file && data.file.name));
       else log(type, JSON.stringify(data || {}).slice(0, 200));
     }});
