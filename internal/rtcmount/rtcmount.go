@@ -31,6 +31,7 @@ import (
 
 	"github.com/witness-media/witness/console"
 	"github.com/witness-media/witness/internal/auth"
+	"github.com/witness-media/witness/internal/blob"
 	"github.com/witness-media/witness/internal/jobs"
 	"github.com/witness-media/witness/internal/platform"
 	"github.com/witness-media/witness/internal/store"
@@ -65,7 +66,7 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 		return nil, nil, nil, err
 	}
 	sc.BasePath = strings.TrimSuffix(Prefix, "/")
-	sub := &submitter{q: p.Queue, db: p.DB, log: p.Log.With("component", "recording-jobs"), spool: sc.Recording.Dir}
+	sub := &submitter{q: p.Queue, db: p.DB, blob: p.Blob, log: p.Log.With("component", "recording-jobs"), spool: sc.Recording.Dir}
 	sc.Recording.OnFinalized = sub.hook
 	// Hand-offs a previous run could not complete (bus down, crash) go
 	// first; nothing is live yet, so a .part file here is a crash's.
@@ -77,7 +78,14 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, http.StripPrefix(sc.BasePath, srv))
 	mux.HandleFunc("POST "+Prefix+"calls/{ticket}/tokens", func(w http.ResponseWriter, r *http.Request) { callTokens(w, r, p, srv) })
-	return mux, srv.Run, func() { _ = srv.Close() }, nil
+	run := func(ctx context.Context) error {
+		done := make(chan struct{})
+		go func() { defer close(done); _ = sub.run(ctx) }()
+		err := srv.Run(ctx)
+		<-done
+		return err
+	}
+	return mux, run, func() { _ = srv.Close() }, nil
 }
 
 // CallTokens is the answer of POST /rtc/calls/{ticket}/tokens.
@@ -144,79 +152,223 @@ func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, sr
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-// submitter hands finished recording files to the job queue. A file is
-// journalled (<file>.pending.json) before the hand-off and the journal is
-// removed only once JetStream has the job, so a dead bus or a crash in
-// between leaves the journal for the next start: no recording is dropped.
+// Redrive timing (variables so tests can shorten them): the spool's
+// journals are checked every RedriveInterval; an upload that failed for
+// good (dead-lettered) is queued again RedriveAfter later.
+var (
+	RedriveInterval = 30 * time.Second
+	RedriveAfter    = 2 * time.Minute
+	// RedriveLost: an upload job with no result this long after it was
+	// queued is taken as lost (uploads heartbeat while they run).
+	RedriveLost = time.Hour
+)
+
+// submitter hands finished recording files to the job queue and makes
+// sure they reach the blob store. Each file gets a journal
+// (<file>.pending.json) before the hand-off; the journal is removed only
+// when the blob store holds the file with its sha256. A dead bus, a dead
+// object store (jobs dead-lettered after their attempts) or a crash in
+// between leaves the journal, and the redrive loop hands the file off
+// again: no recording is dropped, the spooled file is never deleted.
 type submitter struct {
 	q     *jobs.Queue
 	db    *store.DB
+	blob  blob.Store
 	log   *slog.Logger
 	spool string
 }
 
 const pendingSuffix = ".pending.json"
 
-// hook is signaling's OnFinalized (its own goroutine, once per file).
+// journal is what a pending file records.
+type journal struct {
+	signaling.RecordingFile
+	Key       string    `json:"key"`
+	JobID     string    `json:"job_id"`
+	Submitted time.Time `json:"submitted,omitzero"` // last hand-off to the job queue
+	Redrives  int       `json:"redrives,omitempty"`
+}
+
+func newJournal(f signaling.RecordingFile) journal {
+	if f.Tenant == "" {
+		f.Tenant = "unassigned"
+	}
+	// The job id is derived from the file and its checksum: handing the
+	// same file off twice is deduplicated by JetStream or answered from
+	// the stored result.
+	h := sha256.Sum256([]byte(f.Path + "\n" + f.SHA256))
+	return journal{RecordingFile: f, JobID: "rec-" + hex.EncodeToString(h[:12]),
+		Key: f.Tenant + "/" + safeKey(f.Room) + "/" + filepath.Base(strings.TrimSuffix(f.Path, ".part"))}
+}
+
+func (s *submitter) write(path string, j journal) error {
+	b, _ := json.MarshalIndent(j, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// hook is signaling's OnFinalized (the recorder's goroutine, once per
+// file): journal, then one hand-off attempt; the redrive loop does the rest.
 func (s *submitter) hook(f signaling.RecordingFile) {
+	j := newJournal(f)
 	jp := f.Path + pendingSuffix
-	b, _ := json.Marshal(f)
-	if err := os.WriteFile(jp, b, 0o640); err != nil {
-		s.log.Error("recording journal not written; submitting anyway", "path", f.Path, "err", err)
+	if err := s.write(jp, j); err != nil {
+		s.log.Error("recording journal not written; handing off without it", "path", f.Path, "err", err)
 	}
-	s.submit(f, jp, 5)
-}
-
-// submit queues the jobs, retrying with backoff; on failure the journal
-// stays for the next start.
-func (s *submitter) submit(f signaling.RecordingFile, journal string, attempts int) {
-	delay := time.Second
-	for i := 1; ; i++ {
-		err := s.submitOnce(f)
-		if err == nil {
-			if rerr := os.Remove(journal); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-				s.log.Warn("recording journal not removed (resubmission next start is harmless)", "path", journal, "err", rerr)
-			}
-			return
-		}
-		if i >= attempts {
-			s.log.Error("recording not handed to the job queue; kept in the spool, retried at next start", "path", f.Path, "journal", journal, "err", err)
-			return
-		}
-		s.log.Warn("recording hand-off failed, retrying", "path", f.Path, "err", err, "in", delay)
-		time.Sleep(delay)
-		delay *= 2
+	if err := s.handOff(&j); err != nil {
+		s.log.Warn("recording hand-off failed; kept in the spool and retried", "path", f.Path, "err", err)
+		return
+	}
+	if err := s.write(jp, j); err != nil {
+		s.log.Warn("recording journal not updated (a second hand-off is harmless)", "path", jp, "err", err)
 	}
 }
 
-func (s *submitter) submitOnce(f signaling.RecordingFile) error {
+// handOff queues the file's jobs: a composite is finalised (then uploaded
+// and quality-checked); per-participant files, screenshots and markers are
+// uploaded (one QC verdict per record: the composite's). A redrive after
+// the first hand-off queues the upload alone under a new job id.
+func (s *submitter) handOff(j *journal) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tenant := f.Tenant
-	if tenant == "" {
-		tenant = "unassigned"
-	}
-	// The job id is derived from the file and its checksum: resubmitting
-	// after a crash is deduplicated by JetStream or answered from the
-	// stored result.
-	h := sha256.Sum256([]byte(f.Path + "\n" + f.SHA256))
-	id := "rec-" + hex.EncodeToString(h[:12])
-	key := tenant + "/" + safeKey(f.Room) + "/" + filepath.Base(strings.TrimSuffix(f.Path, ".part"))
-	j := jobs.Job{ID: id, TenantID: tenant, RecordID: f.Room, Path: f.Path, Key: key, SHA256: f.SHA256}
-	switch f.Kind {
-	case "composite":
-		j.Kind = jobs.KindFinalize // → upload + QC
+	job := jobs.Job{ID: j.JobID, TenantID: j.Tenant, RecordID: j.Room, Path: j.Path, Key: j.Key, SHA256: j.SHA256}
+	switch {
+	case !j.Submitted.IsZero():
+		job.ID, job.Kind, job.Path = fmt.Sprintf("%s.upload.r%d", j.JobID, j.Redrives+1), jobs.KindUpload, strings.TrimSuffix(j.Path, ".part")
+	case j.Kind == "composite":
+		job.Kind = jobs.KindFinalize
 	default:
-		// Per-participant files, screenshots and markers are kept, not
-		// judged: one QC verdict per record, the composite's.
-		j.ID, j.Kind = id+".upload", jobs.KindUpload
+		job.ID, job.Kind = j.JobID+".upload", jobs.KindUpload
 	}
-	_, err := s.q.Submit(ctx, j)
-	return err
+	if _, err := s.q.Submit(ctx, job); err != nil {
+		return err
+	}
+	if !j.Submitted.IsZero() {
+		j.Redrives++
+	}
+	j.Submitted = time.Now()
+	return nil
 }
 
-// resume resubmits what a previous run journalled but did not hand off,
-// and finalises composite .part files a crash left behind.
+// run checks the journals now (what a previous run left) and every
+// RedriveInterval until ctx ends.
+func (s *submitter) run(ctx context.Context) error {
+	if s.spool == "" {
+		return nil
+	}
+	t := time.NewTicker(RedriveInterval)
+	defer t.Stop()
+	for {
+		s.redrive(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// redrive walks the spool's journals: a verified upload ends the journal;
+// a file never handed off is handed off; an upload not verified
+// RedriveAfter after its hand-off is queued again.
+func (s *submitter) redrive(ctx context.Context) {
+	var paths []string
+	_ = filepath.WalkDir(s.spool, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, pendingSuffix) {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	ensured := false
+	for _, jp := range paths {
+		if ctx.Err() != nil {
+			return
+		}
+		var j journal
+		b, err := os.ReadFile(jp)
+		if err != nil || json.Unmarshal(b, &j) != nil || j.Path == "" {
+			s.log.Error("unreadable recording journal left in place", "path", jp, "err", err)
+			continue
+		}
+		if j.Submitted.IsZero() {
+			if err := s.handOff(&j); err != nil {
+				s.log.Warn("recording hand-off failed; retried later", "path", j.Path, "err", err)
+				continue
+			}
+			_ = s.write(jp, j)
+			continue
+		}
+		final := strings.TrimSuffix(j.Path, ".part")
+		want := j.SHA256
+		if want == "" { // a crash's .part: its sum is the finalised file's
+			if want, _, err = blob.FileSHA256(final); err != nil {
+				continue // not finalised yet
+			}
+		}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		info, err := s.blob.Stat(sctx, j.Key)
+		cancel()
+		if err == nil && info.SHA256 == want {
+			if err := os.Remove(jp); err == nil {
+				s.log.Info("recording verified in the blob store", "path", final, "key", j.Key, "sha256", want)
+			}
+			continue
+		}
+		if !s.due(ctx, j) {
+			continue
+		}
+		if _, err := os.Stat(final); err != nil {
+			s.log.Error("spooled recording missing; journal kept for an operator", "path", final, "journal", jp, "err", err)
+			continue
+		}
+		if eb, ok := s.blob.(interface{ EnsureBucket(context.Context) error }); ok && !ensured {
+			ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			if err := eb.EnsureBucket(ectx); err != nil {
+				s.log.Warn("object store still unavailable; uploads stay spooled", "store", s.blob.String(), "err", err)
+			}
+			cancel()
+			ensured = true
+		}
+		if err := s.handOff(&j); err != nil {
+			s.log.Warn("recording upload not requeued; retried later", "path", final, "err", err)
+			continue
+		}
+		s.log.Warn("recording upload not verified yet; requeued", "path", final, "key", j.Key, "redrive", j.Redrives)
+		_ = s.write(jp, j)
+	}
+}
+
+// due says whether a handed-off file's upload should be queued again: its
+// last upload job was dead-lettered (the store was down through all its
+// attempts) at least RedriveAfter ago, or finished without the store
+// holding the file, or has no result long after it was queued.
+func (s *submitter) due(ctx context.Context, j journal) bool {
+	r, err := s.db.JobResultByID(ctx, j.lastUpload())
+	switch {
+	case err == nil && r.Status == "dead":
+		return time.Since(r.CreatedAt) >= RedriveAfter
+	case err == nil:
+		return time.Since(r.CreatedAt) >= RedriveAfter
+	case errors.Is(err, store.ErrNotFound):
+		return time.Since(j.Submitted) >= RedriveLost
+	}
+	return false
+}
+
+// lastUpload is the id of the upload job the last hand-off queued.
+func (j journal) lastUpload() string {
+	if j.Redrives > 0 {
+		return fmt.Sprintf("%s.upload.r%d", j.JobID, j.Redrives)
+	}
+	return j.JobID + ".upload"
+}
+
+// resume journals composite .part files a crash left behind (before the
+// server starts, so none of them is live): the finalise job renames and
+// queues them; the tenant comes from the service record.
 func (s *submitter) resume() {
 	if s.spool == "" {
 		return
@@ -225,41 +377,25 @@ func (s *submitter) resume() {
 	if err != nil {
 		return
 	}
-	var todo []signaling.RecordingFile
-	var journals []string
 	for _, rd := range rooms {
 		if !rd.IsDir() {
 			continue
 		}
-		dir := filepath.Join(s.spool, rd.Name())
-		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return nil
+		parts, _ := filepath.Glob(filepath.Join(s.spool, rd.Name(), "*.mp4.part"))
+		for _, p := range parts {
+			if _, err := os.Stat(p + pendingSuffix); err == nil {
+				continue
 			}
-			switch {
-			case strings.HasSuffix(path, pendingSuffix):
-				var f signaling.RecordingFile
-				b, err := os.ReadFile(path)
-				if err != nil || json.Unmarshal(b, &f) != nil || f.Path == "" {
-					s.log.Error("unreadable recording journal left in place", "path", path, "err", err)
-					return nil
-				}
-				todo, journals = append(todo, f), append(journals, path)
-			case strings.HasSuffix(path, ".mp4.part") && filepath.Dir(path) == dir:
-				// The composite of a room that never ended cleanly: the
-				// finalise job renames it; the tenant comes from the record.
-				f := signaling.RecordingFile{Room: rd.Name(), Kind: "composite", Path: path}
-				if r, err := s.db.Record(context.Background(), store.System(), rd.Name()); err == nil {
-					f.Tenant = r.TenantID
-				}
-				s.log.Warn("unfinished recording from a previous run queued for finalisation", "path", path)
-				todo, journals = append(todo, f), append(journals, "")
+			f := signaling.RecordingFile{Room: rd.Name(), Kind: "composite", Path: p}
+			if r, err := s.db.Record(context.Background(), store.System(), rd.Name()); err == nil {
+				f.Tenant = r.TenantID
 			}
-			return nil
-		})
-	}
-	for i, f := range todo {
-		go s.submit(f, journals[i], 5)
+			if err := s.write(p+pendingSuffix, newJournal(f)); err != nil {
+				s.log.Error("unfinished recording could not be journalled", "path", p, "err", err)
+				continue
+			}
+			s.log.Warn("unfinished recording from a previous run queued for finalisation", "path", p)
+		}
 	}
 }
 
