@@ -209,6 +209,12 @@ func (r *room) stopRecording() error {
 
 func (rec *recorder) finish() {
 	r := rec.r
+	// A live mix stopped within its first instants can reach EOS before
+	// its encoders have produced a timestamped buffer (qtmux then fails
+	// with "Buffer has no PTS"): let every segment run at least this long.
+	if d := minSegment - time.Since(rec.started); d > 0 {
+		time.Sleep(d)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	mixes := []*mixer.Mix{rec.mix}
@@ -259,6 +265,8 @@ func (rec *recorder) finish() {
 		}
 	})
 }
+
+const minSegment = 2 * time.Second
 
 func fileSHA256(path string) (string, int64, error) {
 	f, err := os.Open(path)
