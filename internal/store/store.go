@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -57,6 +58,64 @@ type core struct {
 	dialect Dialect
 	now     func() time.Time
 	audit   auditCommitter
+	// stmts caches prepared statements by query text: parsing SQL was
+	// the largest single cost of a busy control plane (SQLite parses
+	// every unprepared statement).
+	stmtMu  sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]bool
+}
+
+// maxStmts bounds the cache; queries beyond it run unprepared.
+const maxStmts = 512
+
+// stmt returns a prepared statement for query in this DB's connection or
+// transaction, or nil to run it unprepared.
+func (s *DB) stmt(ctx context.Context, query string) *sql.Stmt {
+	tx, inTx := s.x.(*sql.Tx)
+	s.stmtMu.Lock()
+	st, ok := s.stmts[query]
+	// Inside a transaction the pool may have no free connection (SQLite
+	// has one, held by the transaction), so only statements prepared
+	// before are used there.
+	if !ok && inTx && len(s.stmts) < maxStmts && !s.pending[query] {
+		// Prepare it on the pool once the transaction lets go of the
+		// connection; this run goes unprepared.
+		if s.pending == nil {
+			s.pending = map[string]bool{}
+		}
+		s.pending[query] = true
+		go func() {
+			st, err := s.db.PrepareContext(context.Background(), query)
+			s.stmtMu.Lock()
+			defer s.stmtMu.Unlock()
+			if err == nil && s.stmts[query] == nil {
+				if s.stmts == nil {
+					s.stmts = map[string]*sql.Stmt{}
+				}
+				s.stmts[query] = st
+			} else if err == nil {
+				st.Close()
+			}
+		}()
+	}
+	if !ok && !inTx && len(s.stmts) < maxStmts {
+		var err error
+		if st, err = s.db.PrepareContext(ctx, query); err == nil {
+			if s.stmts == nil {
+				s.stmts = map[string]*sql.Stmt{}
+			}
+			s.stmts[query] = st
+		}
+	}
+	s.stmtMu.Unlock()
+	if st == nil {
+		return nil
+	}
+	if inTx {
+		return tx.StmtContext(ctx, st)
+	}
+	return st
 }
 
 // execer is what *sql.DB and *sql.Tx have in common.
@@ -181,15 +240,27 @@ func (s *DB) q(query string) string {
 }
 
 func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.x.ExecContext(ctx, s.q(query), args...)
+	q := s.q(query)
+	if st := s.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.x.ExecContext(ctx, q, args...)
 }
 
 func (s *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.x.QueryContext(ctx, s.q(query), args...)
+	q := s.q(query)
+	if st := s.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.x.QueryContext(ctx, q, args...)
 }
 
 func (s *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.x.QueryRowContext(ctx, s.q(query), args...)
+	q := s.q(query)
+	if st := s.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.x.QueryRowContext(ctx, q, args...)
 }
 
 // isUnique reports a unique-constraint violation in either dialect.
