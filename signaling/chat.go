@@ -281,7 +281,7 @@ func (r *room) fileChunk(p *participant, ref string, c *FileChunk) {
 		err = os.Rename(x.path+".part", x.path)
 	}
 	x.State, x.SHA256 = "done", sum
-	x.URL = fmt.Sprintf("/api/files/%s/%s", r.id, x.ID)
+	x.URL = fmt.Sprintf("%s/api/files/%s/%s", r.s.cfg.BasePath, r.id, x.ID)
 	r.event("file_received", p, map[string]any{"file": x.ID, "sha256": sum})
 	fi := x.FileInfo
 	r.send(p, TFile, ref, fi)

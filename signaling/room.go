@@ -726,7 +726,7 @@ func (r *room) invite(p *participant, ref, identity, role, ttl string) {
 		page = "agent.html"
 	}
 	r.event("invited", p, map[string]any{"identity": identity, "role": role})
-	r.send(p, TOK, ref, InviteReply{Token: tok, URL: r.s.cfg.PublicURL + "/" + page + "#token=" + tok})
+	r.send(p, TOK, ref, InviteReply{Token: tok, URL: r.s.cfg.PublicURL + r.s.cfg.BasePath + "/" + page + "#token=" + tok})
 }
 
 // writeSessionRecord keeps the room's event log, chat and file list next

@@ -39,6 +39,11 @@ type Config struct {
 	// PublicURL is the base URL that invite links use ("" = derived from
 	// the request host).
 	PublicURL string
+	// BasePath is the path prefix the server is mounted under when it
+	// shares a listener (witness serve: "/rtc"); it prefixes the URLs the
+	// server hands out (file downloads). The handler itself expects the
+	// prefix stripped (http.StripPrefix).
+	BasePath string
 	// UDPPort, when > 0, carries all ICE traffic on one UDP port (one
 	// firewall rule); 0 uses an ephemeral port per connection.
 	UDPPort int

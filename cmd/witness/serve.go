@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/witness-media/witness/internal/platform"
+	"github.com/witness-media/witness/internal/rtcmount"
 )
 
 func init() {
@@ -55,6 +57,14 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "witness serve: roles %s, data in %s\n", cfg.Control.Roles, cfg.DataDir)
 	if p.API != nil {
 		fmt.Fprintf(stdout, "  API      %s/api/v1\n  OpenAPI  %s/openapi.json\n", u, u)
+	}
+	if p.Has(platform.RoleSignaling) {
+		fmt.Fprintf(stdout, "  agent    %s%sagent.html#token=...\n  customer %s%scustomer.html#token=...\n"+
+			"           (tokens: POST %s%scalls/{ticket}/tokens as the agent who answered; WebSocket %s%sws)\n",
+			u, rtcmount.Prefix, u, rtcmount.Prefix, u, rtcmount.Prefix, strings.Replace(u, "http", "ws", 1), rtcmount.Prefix)
+	}
+	if p.API != nil {
+		fmt.Fprintf(stdout, "  markers  %s%srecordings/{record}/markers\n", u, rtcmount.MarkersPrefix)
 	}
 	fmt.Fprintf(stdout, "  metrics  %s/metrics\n  health   %s/healthz  %s/readyz\n  NATS     %s\n  database %s\n  storage  %s\n",
 		u, u, u, p.Bus.URL(), p.DB.Dialect(), p.Blob)

@@ -57,6 +57,17 @@ func UploadHandler(db *store.DB, up *blob.Uploader) Handler {
 		if key == "" {
 			key = j.TenantID + "/" + filepath.Base(j.Path)
 		}
+		if j.SHA256 != "" {
+			// The spooled file must still be what the recorder finished;
+			// anything else is evidence altered on disk, not a retry case.
+			sum, _, err := blob.FileSHA256(j.Path)
+			if err != nil {
+				return nil, err
+			}
+			if sum != j.SHA256 {
+				return nil, fmt.Errorf("%w: %s: sha256 %s, recorded %s: %w", ErrPermanent, j.Path, sum, j.SHA256, blob.ErrChecksum)
+			}
+		}
 		info, err := up.Upload(ctx, key, j.Path)
 		if err != nil {
 			if errors.Is(err, blob.ErrKey) {
@@ -102,8 +113,11 @@ func FinalizeHandler(q *Queue) Handler {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrPermanent, err)
 		}
+		if j.SHA256 != "" && sum != j.SHA256 {
+			return nil, fmt.Errorf("%w: %s: sha256 %s, recorded %s: %w", ErrPermanent, final, sum, j.SHA256, blob.ErrChecksum)
+		}
 		// Derived job ids make resubmission after a redelivery a no-op.
-		up, err := q.Submit(ctx, Job{ID: j.ID + ".upload", Kind: KindUpload, TenantID: j.TenantID, RecordID: j.RecordID, Path: final, Key: j.Key})
+		up, err := q.Submit(ctx, Job{ID: j.ID + ".upload", Kind: KindUpload, TenantID: j.TenantID, RecordID: j.RecordID, Path: final, Key: j.Key, SHA256: j.SHA256})
 		if err != nil {
 			return nil, err
 		}

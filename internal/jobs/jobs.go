@@ -55,6 +55,9 @@ type Job struct {
 	RecordID string `json:"record_id"`
 	Path     string `json:"path"`          // the file the job is about
 	Key      string `json:"key,omitempty"` // blob key (upload)
+	// SHA256, when set, is the file's checksum when it was finalised (the
+	// recorder's): finalise and upload refuse a file that no longer has it.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Config tunes delivery.

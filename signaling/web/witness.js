@@ -178,7 +178,10 @@ async function witnessPage(role) {
   catch (e) { log("getUserMedia failed:", e.message); window.witnessState.errors.push(e.message); }
   if (stream) document.getElementById("local").srcObject = stream;
   const remote = document.getElementById("remote");
-  const call = new WitnessCall({token, wsURL: proto + "//" + location.host + "/ws", log,
+  // The WebSocket is next to the page, so the server also works mounted
+  // under a path prefix (witness serve: /rtc/).
+  const ws = new URL("ws", location.href);
+  const call = new WitnessCall({token, wsURL: proto + "//" + ws.host + ws.pathname, log,
     onTrack: (track, s) => {
       window.witnessState.remoteTracks++;
       if (track.kind === "video") { remote.srcObject = s; remote.play().catch(() => {}); }

@@ -1,0 +1,163 @@
+package rtcmount
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/witness-media/witness/internal/blob"
+	"github.com/witness-media/witness/internal/jobs"
+	"github.com/witness-media/witness/internal/store"
+	"github.com/witness-media/witness/signaling"
+)
+
+func minioBinary(t *testing.T) string {
+	if bin, err := exec.LookPath("minio"); err == nil {
+		return bin
+	}
+	home, _ := os.UserHomeDir()
+	for _, p := range []string{filepath.Join(os.Getenv("GOPATH"), "bin", "minio"), filepath.Join(home, "go", "bin", "minio")} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip("no minio binary on PATH or in ~/go/bin (deploy/setup.sh installs it)")
+	return ""
+}
+
+// TestDeadObjectStoreKeepsAndRetries: the object store is down when a
+// room's recording is handed off. The upload jobs fail and are
+// dead-lettered, the spooled file and its journal stay, QC still gives
+// the record its verdict; when the store comes back the redrive uploads
+// the file, verified, links it to the record and ends the journal.
+func TestDeadObjectStoreKeepsAndRetries(t *testing.T) {
+	needFFmpeg(t)
+	bin := minioBinary(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := l.Addr().String()
+	l.Close() // nothing listens there: a dead object store
+
+	cfg := testConfig(t)
+	cfg.Control.S3.Endpoint, cfg.Control.S3.Bucket = endpoint, "recordings"
+	cfg.Control.S3.AccessKey, cfg.Control.S3.SecretKey = "witness", "witness-secret-1"
+	cfg.Control.JobMaxDeliver = 2
+	RedriveAfter = time.Second
+	t.Cleanup(func() { RedriveAfter = 2 * time.Minute })
+	e := start(t, cfg)
+
+	admin := e.login("admin", e.p.FirstAdminPassword())
+	e.must(e.call("PUT", "/api/v1/tenants/province/queues", admin, map[string]any{"queues": []map[string]any{{"name": "q"}}, "routes": []map[string]any{{"queue": "q"}}}, nil), 200, "queues")
+	var joined struct {
+		Ticket struct{ ID string }
+	}
+	e.must(e.call("POST", "/api/v1/queue/join", "", map[string]any{"tenant_id": "province", "customer_id": "cust1", "channel": "app", "business": "open"}, &joined), 201, "join")
+	room := joined.Ticket.ID
+
+	// A finished room recording in the spool, handed to the hook exactly
+	// as the signaling recorder does.
+	dir := filepath.Join(cfg.SignalingDir(), room)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, room+"_001.mp4")
+	if b, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=10:duration=3",
+		"-f", "lavfi", "-i", "sine=frequency=500:duration=3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, b)
+	}
+	sum, size, err := blob.FileSHA256(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := &submitter{q: e.p.Queue, db: e.p.DB, blob: e.p.Blob, log: e.p.Log, spool: cfg.SignalingDir()}
+	f := signaling.RecordingFile{Room: room, Tenant: "province", Segment: 1, Kind: "composite", Path: path, Size: size, SHA256: sum, Started: time.Now().Add(-3 * time.Second), Ended: time.Now()}
+	sub.hook(f)
+	j := newJournal(f)
+
+	// The upload is dead-lettered; QC does not need the store.
+	waitFor(t, 120*time.Second, "the first upload job to be dead-lettered", func() bool {
+		r, err := e.p.DB.JobResultByID(context.Background(), j.JobID+".upload")
+		return err == nil && r.Status == "dead"
+	})
+	waitFor(t, 60*time.Second, "the QC verdict on the record", func() bool {
+		r, err := e.p.DB.Record(context.Background(), store.System(), room)
+		return err == nil && r.QCVerdict != ""
+	})
+	if got, _, err := blob.FileSHA256(path); err != nil || got != sum {
+		t.Fatalf("spooled recording changed or lost: %s %v", got, err)
+	}
+	if _, err := os.Stat(path + pendingSuffix); err != nil {
+		t.Fatalf("journal gone while the upload is not verified: %v", err)
+	}
+	if r, _ := e.p.DB.Record(context.Background(), store.System(), room); len(r.Recordings) != 0 {
+		t.Fatalf("recording linked without a verified upload: %+v", r.Recordings)
+	}
+
+	// The store comes back (empty: no bucket yet).
+	cmd := exec.Command(bin, "server", "--quiet", "--address", endpoint, "--console-address", "127.0.0.1:0", t.TempDir())
+	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER=witness", "MINIO_ROOT_PASSWORD=witness-secret-1", "MINIO_BROWSER=off", "MINIO_UPDATE=off")
+	var logBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor(t, 60*time.Second, "minio to be ready", func() bool {
+		resp, err := http.Get("http://" + endpoint + "/minio/health/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	var rec store.Record
+	waitFor(t, 120*time.Second, "the redriven upload to be linked to the record", func() bool {
+		rec, _ = e.p.DB.Record(context.Background(), store.System(), room)
+		return len(rec.Recordings) == 1
+	})
+	link := rec.Recordings[0]
+	if link.SHA256 != sum || link.Size != size || link.Key != "province/"+room+"/"+room+"_001.mp4" {
+		t.Fatalf("link %+v, file sha256 %s size %d", link, sum, size)
+	}
+	info, err := e.p.Blob.Stat(context.Background(), link.Key)
+	if err != nil || info.SHA256 != sum {
+		t.Fatalf("store holds %+v %v", info, err)
+	}
+	waitFor(t, 30*time.Second, "the journal to end", func() bool {
+		_, err := os.Stat(path + pendingSuffix)
+		return os.IsNotExist(err)
+	})
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("spooled file removed: %v", err)
+	}
+	var jl struct {
+		Jobs []store.JobResult `json:"jobs"`
+	}
+	e.must(e.call("GET", "/api/v1/jobs?subject="+room, admin, nil, &jl), 200, "jobs")
+	dead, done := 0, 0
+	for _, r := range jl.Jobs {
+		if r.Kind == jobs.KindUpload {
+			switch r.Status {
+			case "dead":
+				dead++
+			case "done":
+				done++
+			}
+		}
+	}
+	if dead < 1 || done != 1 {
+		for _, r := range jl.Jobs {
+			t.Logf("job %s %s %s attempts %d at %s", r.JobID, r.Kind, r.Status, r.Attempts, r.CreatedAt.Format("15:04:05.000"))
+		}
+		t.Fatalf("upload jobs: %d dead, %d done", dead, done)
+	}
+	t.Logf("upload dead-lettered %d time(s) while the store was down, then verified after the redrive; QC %s", dead, rec.QCVerdict)
+}

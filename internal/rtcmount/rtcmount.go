@@ -1,0 +1,444 @@
+// Package rtcmount puts the live-call server (package signaling) and the
+// manual-marker API (package markers) inside `witness serve`:
+//
+//   - the signaling server is mounted under /rtc/ on the platform's one
+//     listener (pages /rtc/agent.html and /rtc/customer.html, WebSocket
+//     /rtc/ws, room API /rtc/api/...), configured from the signaling
+//     section;
+//   - POST /rtc/calls/{ticket}/tokens gives the agent who answered a
+//     queued customer the room id and join tokens for both sides;
+//   - every finished recording file is handed to the JetStream jobs
+//     (composite: finalise → verified upload + QC; other files: verified
+//     upload), linked to the service record whose id is the room id;
+//   - /api/v1/markers/ serves markers.Handler behind the API's sign-in,
+//     scoped to the caller's service records.
+package rtcmount
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/witness-media/witness/console"
+	"github.com/witness-media/witness/internal/auth"
+	"github.com/witness-media/witness/internal/blob"
+	"github.com/witness-media/witness/internal/jobs"
+	"github.com/witness-media/witness/internal/platform"
+	"github.com/witness-media/witness/internal/store"
+	"github.com/witness-media/witness/markers"
+	"github.com/witness-media/witness/signaling"
+)
+
+// Prefix is where the signaling server is mounted; MarkersPrefix is the
+// marker API's.
+const (
+	Prefix        = "/rtc/"
+	MarkersPrefix = "/api/v1/markers/"
+)
+
+// TokenTTL is how long tokens issued for an answered call are valid.
+const TokenTTL = 4 * time.Hour
+
+var once sync.Once
+
+// Register adds the mounts to the platform (idempotent; cmd/witness calls
+// it from init, tests call it before platform.Start).
+func Register() {
+	once.Do(func() {
+		platform.RegisterMount(platform.Mount{Name: "signaling", Prefix: Prefix, Role: platform.RoleSignaling, Build: buildSignaling})
+		platform.RegisterMount(platform.Mount{Name: "markers", Prefix: MarkersPrefix, Role: platform.RoleControl, Build: buildMarkers})
+	})
+}
+
+func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func(context.Context) error, func(), error) {
+	sc, err := signaling.ConfigFrom(p.Cfg, p.Log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sc.BasePath = strings.TrimSuffix(Prefix, "/")
+	sub := &submitter{q: p.Queue, db: p.DB, blob: p.Blob, log: p.Log.With("component", "recording-jobs"), spool: sc.Recording.Dir}
+	sc.Recording.OnFinalized = sub.hook
+	// Hand-offs a previous run could not complete (bus down, crash) go
+	// first; nothing is live yet, so a .part file here is a crash's.
+	sub.resume()
+	srv, err := signaling.NewServer(sc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(Prefix, http.StripPrefix(sc.BasePath, srv))
+	mux.HandleFunc("POST "+Prefix+"calls/{ticket}/tokens", func(w http.ResponseWriter, r *http.Request) { callTokens(w, r, p, srv) })
+	run := func(ctx context.Context) error {
+		done := make(chan struct{})
+		go func() { defer close(done); _ = sub.run(ctx) }()
+		err := srv.Run(ctx)
+		<-done
+		return err
+	}
+	return mux, run, func() { _ = srv.Close() }, nil
+}
+
+// CallTokens is the answer of POST /rtc/calls/{ticket}/tokens.
+type CallTokens struct {
+	Room          string `json:"room"`
+	AgentToken    string `json:"agent_token"`
+	CustomerToken string `json:"customer_token"`
+	AgentURL      string `json:"agent_url"`
+	CustomerURL   string `json:"customer_url"`
+	WSURL         string `json:"ws_url"`
+	Expires       int64  `json:"expires"`
+}
+
+// callTokens issues join tokens for a connected call to the agent who has
+// it: the room is the ticket (so the recording lands on the service
+// record), the tenant is the ticket's.
+func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, srv *signaling.Server) {
+	if p.API == nil || p.Engine == nil {
+		http.Error(w, "call tokens need the control role in this process", http.StatusServiceUnavailable)
+		return
+	}
+	c, err := p.API.Authenticate(r, auth.PermAgentSelf)
+	if err != nil {
+		p.API.Fail(w, r, err)
+		return
+	}
+	id := r.PathValue("ticket")
+	t, ok := p.Engine.Ticket(id)
+	if !ok || t.TenantID != c.User.TenantID {
+		p.API.Fail(w, r, fmt.Errorf("ticket %s: %w", id, console.ErrNotFound))
+		return
+	}
+	if t.AgentID != c.User.ID || t.State != console.TicketConnected {
+		p.API.Fail(w, r, fmt.Errorf("ticket %s is %s, not your connected call: %w", id, t.State, console.ErrState))
+		return
+	}
+	exp := time.Now().Add(TokenTTL).Unix()
+	cust := t.CustomerID
+	if cust == "" {
+		cust = "customer-" + t.ID
+	}
+	out := CallTokens{Room: t.ID, Expires: exp}
+	if out.AgentToken, err = srv.Token(signaling.Claims{Room: t.ID, Identity: c.User.ID, Role: signaling.RoleAgent, Tenant: t.TenantID,
+		Name: c.User.DisplayName, Expires: exp}); err == nil {
+		out.CustomerToken, err = srv.Token(signaling.Claims{Room: t.ID, Identity: cust, Role: signaling.RoleCustomer, Tenant: t.TenantID, Expires: exp})
+	}
+	if err != nil {
+		p.API.Fail(w, r, err)
+		return
+	}
+	base := p.Cfg.Signaling.PublicURL
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	base = strings.TrimSuffix(base, "/") + strings.TrimSuffix(Prefix, "/")
+	out.AgentURL = base + "/agent.html#token=" + out.AgentToken
+	out.CustomerURL = base + "/customer.html#token=" + out.CustomerToken
+	out.WSURL = "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// Redrive timing (variables so tests can shorten them): the spool's
+// journals are checked every RedriveInterval; an upload that failed for
+// good (dead-lettered) is queued again RedriveAfter later.
+var (
+	RedriveInterval = 30 * time.Second
+	RedriveAfter    = 2 * time.Minute
+	// RedriveLost: an upload job with no result this long after it was
+	// queued is taken as lost (uploads heartbeat while they run).
+	RedriveLost = time.Hour
+)
+
+// submitter hands finished recording files to the job queue and makes
+// sure they reach the blob store. Each file gets a journal
+// (<file>.pending.json) before the hand-off; the journal is removed only
+// when the blob store holds the file with its sha256. A dead bus, a dead
+// object store (jobs dead-lettered after their attempts) or a crash in
+// between leaves the journal, and the redrive loop hands the file off
+// again: no recording is dropped, the spooled file is never deleted.
+type submitter struct {
+	q     *jobs.Queue
+	db    *store.DB
+	blob  blob.Store
+	log   *slog.Logger
+	spool string
+}
+
+const pendingSuffix = ".pending.json"
+
+// journal is what a pending file records.
+type journal struct {
+	signaling.RecordingFile
+	Key       string    `json:"key"`
+	JobID     string    `json:"job_id"`
+	Submitted time.Time `json:"submitted,omitzero"` // last hand-off to the job queue
+	Redrives  int       `json:"redrives,omitempty"`
+}
+
+func newJournal(f signaling.RecordingFile) journal {
+	if f.Tenant == "" {
+		f.Tenant = "unassigned"
+	}
+	// The job id is derived from the file and its checksum: handing the
+	// same file off twice is deduplicated by JetStream or answered from
+	// the stored result.
+	h := sha256.Sum256([]byte(f.Path + "\n" + f.SHA256))
+	return journal{RecordingFile: f, JobID: "rec-" + hex.EncodeToString(h[:12]),
+		Key: f.Tenant + "/" + safeKey(f.Room) + "/" + filepath.Base(strings.TrimSuffix(f.Path, ".part"))}
+}
+
+func (s *submitter) write(path string, j journal) error {
+	b, _ := json.MarshalIndent(j, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// hook is signaling's OnFinalized (the recorder's goroutine, once per
+// file): journal, then one hand-off attempt; the redrive loop does the rest.
+func (s *submitter) hook(f signaling.RecordingFile) {
+	j := newJournal(f)
+	jp := f.Path + pendingSuffix
+	if err := s.write(jp, j); err != nil {
+		s.log.Error("recording journal not written; handing off without it", "path", f.Path, "err", err)
+	}
+	if err := s.handOff(&j); err != nil {
+		s.log.Warn("recording hand-off failed; kept in the spool and retried", "path", f.Path, "err", err)
+		return
+	}
+	if err := s.write(jp, j); err != nil {
+		s.log.Warn("recording journal not updated (a second hand-off is harmless)", "path", jp, "err", err)
+	}
+}
+
+// handOff queues the file's jobs: a composite is finalised (then uploaded
+// and quality-checked); per-participant files, screenshots and markers are
+// uploaded (one QC verdict per record: the composite's). A redrive after
+// the first hand-off queues the upload alone under a new job id.
+func (s *submitter) handOff(j *journal) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	job := jobs.Job{ID: j.JobID, TenantID: j.Tenant, RecordID: j.Room, Path: j.Path, Key: j.Key, SHA256: j.SHA256}
+	switch {
+	case !j.Submitted.IsZero():
+		job.ID, job.Kind, job.Path = fmt.Sprintf("%s.upload.r%d", j.JobID, j.Redrives+1), jobs.KindUpload, strings.TrimSuffix(j.Path, ".part")
+	case j.Kind == "composite":
+		job.Kind = jobs.KindFinalize
+	default:
+		job.ID, job.Kind = j.JobID+".upload", jobs.KindUpload
+	}
+	if _, err := s.q.Submit(ctx, job); err != nil {
+		return err
+	}
+	if !j.Submitted.IsZero() {
+		j.Redrives++
+	}
+	j.Submitted = time.Now()
+	return nil
+}
+
+// run checks the journals now (what a previous run left) and every
+// RedriveInterval until ctx ends.
+func (s *submitter) run(ctx context.Context) error {
+	if s.spool == "" {
+		return nil
+	}
+	t := time.NewTicker(RedriveInterval)
+	defer t.Stop()
+	for {
+		s.redrive(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// redrive walks the spool's journals: a verified upload ends the journal;
+// a file never handed off is handed off; an upload not verified
+// RedriveAfter after its hand-off is queued again.
+func (s *submitter) redrive(ctx context.Context) {
+	var paths []string
+	_ = filepath.WalkDir(s.spool, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, pendingSuffix) {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	ensured := false
+	for _, jp := range paths {
+		if ctx.Err() != nil {
+			return
+		}
+		var j journal
+		b, err := os.ReadFile(jp)
+		if err != nil || json.Unmarshal(b, &j) != nil || j.Path == "" {
+			s.log.Error("unreadable recording journal left in place", "path", jp, "err", err)
+			continue
+		}
+		if j.Submitted.IsZero() {
+			if err := s.handOff(&j); err != nil {
+				s.log.Warn("recording hand-off failed; retried later", "path", j.Path, "err", err)
+				continue
+			}
+			_ = s.write(jp, j)
+			continue
+		}
+		final := strings.TrimSuffix(j.Path, ".part")
+		want := j.SHA256
+		if want == "" { // a crash's .part: its sum is the finalised file's
+			if want, _, err = blob.FileSHA256(final); err != nil {
+				continue // not finalised yet
+			}
+		}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		info, err := s.blob.Stat(sctx, j.Key)
+		cancel()
+		if err == nil && info.SHA256 == want {
+			if err := os.Remove(jp); err == nil {
+				s.log.Info("recording verified in the blob store", "path", final, "key", j.Key, "sha256", want)
+			}
+			continue
+		}
+		if !s.due(ctx, j) {
+			continue
+		}
+		if _, err := os.Stat(final); err != nil {
+			s.log.Error("spooled recording missing; journal kept for an operator", "path", final, "journal", jp, "err", err)
+			continue
+		}
+		if eb, ok := s.blob.(interface{ EnsureBucket(context.Context) error }); ok && !ensured {
+			ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			if err := eb.EnsureBucket(ectx); err != nil {
+				s.log.Warn("object store still unavailable; uploads stay spooled", "store", s.blob.String(), "err", err)
+			}
+			cancel()
+			ensured = true
+		}
+		if err := s.handOff(&j); err != nil {
+			s.log.Warn("recording upload not requeued; retried later", "path", final, "err", err)
+			continue
+		}
+		s.log.Warn("recording upload not verified yet; requeued", "path", final, "key", j.Key, "redrive", j.Redrives)
+		_ = s.write(jp, j)
+	}
+}
+
+// due says whether a handed-off file's upload should be queued again: its
+// last upload job was dead-lettered (the store was down through all its
+// attempts) at least RedriveAfter ago, or finished without the store
+// holding the file, or has no result long after it was queued.
+func (s *submitter) due(ctx context.Context, j journal) bool {
+	r, err := s.db.JobResultByID(ctx, j.lastUpload())
+	switch {
+	case err == nil && r.Status == "dead":
+		return time.Since(r.CreatedAt) >= RedriveAfter
+	case err == nil:
+		return time.Since(r.CreatedAt) >= RedriveAfter
+	case errors.Is(err, store.ErrNotFound):
+		return time.Since(j.Submitted) >= RedriveLost
+	}
+	return false
+}
+
+// lastUpload is the id of the upload job the last hand-off queued.
+func (j journal) lastUpload() string {
+	if j.Redrives > 0 {
+		return fmt.Sprintf("%s.upload.r%d", j.JobID, j.Redrives)
+	}
+	return j.JobID + ".upload"
+}
+
+// resume journals composite .part files a crash left behind (before the
+// server starts, so none of them is live): the finalise job renames and
+// queues them; the tenant comes from the service record.
+func (s *submitter) resume() {
+	if s.spool == "" {
+		return
+	}
+	rooms, err := os.ReadDir(s.spool)
+	if err != nil {
+		return
+	}
+	for _, rd := range rooms {
+		if !rd.IsDir() {
+			continue
+		}
+		parts, _ := filepath.Glob(filepath.Join(s.spool, rd.Name(), "*.mp4.part"))
+		for _, p := range parts {
+			if _, err := os.Stat(p + pendingSuffix); err == nil {
+				continue
+			}
+			f := signaling.RecordingFile{Room: rd.Name(), Kind: "composite", Path: p}
+			if r, err := s.db.Record(context.Background(), store.System(), rd.Name()); err == nil {
+				f.Tenant = r.TenantID
+			}
+			if err := s.write(p+pendingSuffix, newJournal(f)); err != nil {
+				s.log.Error("unfinished recording could not be journalled", "path", p, "err", err)
+				continue
+			}
+			s.log.Warn("unfinished recording from a previous run queued for finalisation", "path", p)
+		}
+	}
+}
+
+func safeKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 {
+			return '_'
+		}
+		return r
+	}, strings.ReplaceAll(s, "..", "_"))
+}
+
+// buildMarkers serves markers.Handler under /api/v1/markers/ behind the
+// API's sign-in: the recording id is a service record id, which must be
+// in the caller's tenant scope (a miss is 404, as everywhere in the API).
+func buildMarkers(_ context.Context, p *platform.Platform) (http.Handler, func(context.Context) error, func(), error) {
+	dir := filepath.Join(p.Cfg.DataDir, "markers")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, nil, nil, err
+	}
+	inner := http.StripPrefix(strings.TrimSuffix(MarkersPrefix, "/"), markers.Handler(&markers.FileStore{Dir: dir}))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		perm := auth.PermRecordRead
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			perm = auth.PermRecordWrite
+		}
+		c, err := p.API.Authenticate(r, perm)
+		if err != nil {
+			p.API.Fail(w, r, err)
+			return
+		}
+		// /api/v1/markers/recordings/{rec}/...
+		rest := strings.TrimPrefix(r.URL.Path, MarkersPrefix+"recordings/")
+		rec, _, _ := strings.Cut(rest, "/")
+		if rec == "" || rest == r.URL.Path {
+			http.NotFound(w, r)
+			return
+		}
+		if _, err := p.DB.Record(r.Context(), c.Scope, rec); err != nil {
+			p.API.Fail(w, r, err)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	return h, nil, nil, nil
+}
