@@ -70,7 +70,7 @@ if [ "${SKIP_MINIO:-}" != "1" ]; then
   if command -v minio >/dev/null 2>&1 || [ -x "$(go env GOPATH)/bin/minio" ]; then
     echo "minio present"
   else
-    GOFLAGS= go install github.com/minio/minio@latest
+    GOFLAGS= go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c  # pinned: the build verified here
     echo "minio installed in $(go env GOPATH)/bin"
   fi
 fi
