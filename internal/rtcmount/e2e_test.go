@@ -310,10 +310,20 @@ func TestLiveCallRecordedUploadedAndChecked(t *testing.T) {
 		e.call("GET", "/api/v1/records/"+ticket, admin, nil, &rec)
 		return len(rec.Recordings) > 0 && rec.QCVerdict != ""
 	})
-	if len(rec.Recordings) != 1 {
+	// The composite is the one video; its marker sidecar travels with it.
+	var videos, sidecars []store.RecordingLink
+	for _, l := range rec.Recordings {
+		switch {
+		case strings.HasSuffix(l.Key, ".mp4"):
+			videos = append(videos, l)
+		case strings.HasSuffix(l.Key, ".markers.json"):
+			sidecars = append(sidecars, l)
+		}
+	}
+	if len(videos) != 1 || len(videos)+len(sidecars) != len(rec.Recordings) {
 		t.Fatalf("recordings on the record: %+v", rec.Recordings)
 	}
-	link := rec.Recordings[0]
+	link := videos[0]
 	if !strings.HasPrefix(link.Key, "province/"+ticket+"/") || !strings.HasSuffix(link.Key, ".mp4") || link.Size < 10_000 {
 		t.Fatalf("recording link %+v", link)
 	}
