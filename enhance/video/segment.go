@@ -62,7 +62,15 @@ type Segmenter struct {
 	lastBox image.Rectangle
 	lastPTS time.Duration
 	seen    bool
+	// sinceInit counts frames since GrabCut last started from the plain
+	// prior; starting from the previous mask steadies the result, and a
+	// periodic fresh start keeps a wrong region from sticking.
+	sinceInit int
+	cold      bool // tests: never warm-start (measures what warm starts buy)
 }
+
+// reinitEvery is how often (in frames) GrabCut starts from the plain prior.
+const reinitEvery = 10
 
 // NewSegmenter returns a segmenter for one stream.
 func NewSegmenter(o SegmentOptions) (*Segmenter, error) {
@@ -104,13 +112,23 @@ func (s *Segmenter) mask(f *pipeline.VideoFrame, rgb gocv.Mat) (gocv.Mat, error)
 		b := a.Faces[0].Box
 		box := image.Rect(int(float64(b.Min.X)*sc), int(float64(b.Min.Y)*sc), int(float64(b.Max.X)*sc), int(float64(b.Max.Y)*sc))
 		if box.Dx() >= 4 && box.Dy() >= 4 {
-			if err := s.grabcut(rgb, w, h, box, alpha); err != nil {
+			var prev []float32
+			s.sinceInit++
+			if s.prev != nil && len(s.prev) == len(alpha) && facekit.IoU(box, s.lastBox) > 0.3 && s.sinceInit < reinitEvery && !s.cold {
+				// The person moves with the face: carry last frame's mask
+				// along by the face box's shift.
+				prev = shift(s.prev, w, h, (box.Min.X+box.Max.X-s.lastBox.Min.X-s.lastBox.Max.X)/2,
+					(box.Min.Y+box.Max.Y-s.lastBox.Min.Y-s.lastBox.Max.Y)/2)
+			} else {
+				s.sinceInit = 0
+			}
+			if err := s.grabcut(rgb, w, h, box, prev, alpha); err != nil {
 				return gocv.Mat{}, err
 			}
-			if s.prev != nil && len(s.prev) == len(alpha) && facekit.IoU(box, s.lastBox) > 0.3 {
+			if prev != nil {
 				k := float32(s.o.Smooth)
 				for i := range alpha {
-					alpha[i] = (1-k)*alpha[i] + k*s.prev[i]
+					alpha[i] = (1-k)*alpha[i] + k*prev[i]
 				}
 			}
 			s.lastBox, s.lastPTS, s.seen = box, f.PTS, true
@@ -129,6 +147,22 @@ func (s *Segmenter) mask(f *pipeline.VideoFrame, rgb gocv.Mat) (gocv.Mat, error)
 	return out, nil
 }
 
+// shift moves a w x h mask by (dx, dy), filling with the nearest edge.
+func shift(a []float32, w, h, dx, dy int) []float32 {
+	if dx == 0 && dy == 0 {
+		return a
+	}
+	out := make([]float32, len(a))
+	for y := 0; y < h; y++ {
+		sy := min(max(y-dy, 0), h-1)
+		for x := 0; x < w; x++ {
+			sx := min(max(x-dx, 0), w-1)
+			out[y*w+x] = a[sy*w+sx]
+		}
+	}
+	return out
+}
+
 // GrabCut labels.
 const (
 	gcBG   = 0
@@ -137,13 +171,31 @@ const (
 	gcPrFG = 3
 )
 
-// grabcut fills alpha (w x h) from the face box at working size.
-func (s *Segmenter) grabcut(rgb gocv.Mat, w, h int, box image.Rectangle, alpha []float32) error {
+// grabcut fills alpha (w x h) from the face box at working size. With the
+// previous frame's mask, the uncertain part of the prior starts from last
+// frame's answer, so GrabCut's colour models start where they ended and
+// the result does not hop between two solutions frame to frame.
+func (s *Segmenter) grabcut(rgb gocv.Mat, w, h int, box image.Rectangle, prev []float32, alpha []float32) error {
 	small := gocv.NewMat()
 	defer small.Close()
 	gocv.Resize(rgb, &small, image.Pt(w, h), 0, 0, gocv.InterpolationArea)
 	mask := priorMask(w, h, box)
 	defer mask.Close()
+	if prev != nil {
+		m, err := mask.DataPtrUint8()
+		if err != nil {
+			return err
+		}
+		for i, v := range m {
+			if v == gcPrFG || v == gcPrBG {
+				if prev[i] > 0.5 {
+					m[i] = gcPrFG
+				} else {
+					m[i] = gcPrBG
+				}
+			}
+		}
+	}
 	bgd, fgd := gocv.NewMat(), gocv.NewMat()
 	defer bgd.Close()
 	defer fgd.Close()

@@ -2,6 +2,7 @@ package video
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,6 +44,7 @@ func matFloats(m gocv.Mat) []float32 {
 // docs/enhance.md.
 func TestSegmentationQuality(t *testing.T) {
 	const w, h, frames = 640, 360, 12
+
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n| background | prior IoU | segmenter IoU | head-only IoU | flicker |\n|---|---|---|---|---|\n")
 	// Rows above the neck: the photographed head and hair, where the
@@ -68,6 +70,7 @@ func TestSegmentationQuality(t *testing.T) {
 			}
 			pred := matFloats(m)
 			m.Close()
+
 			sIoU += iou(pred, truth) / frames
 			hIoU += iouRows(pred, truth, headRows) / frames
 			// The prior alone, from the same face box, for comparison.
@@ -251,5 +254,72 @@ func TestSegmenterHold(t *testing.T) {
 	empty.PTS = 1600 * time.Millisecond
 	if s := sum(empty); s != 0 {
 		t.Errorf("mask still %.0f pixels 1.6 s after the face left", s)
+	}
+}
+
+// TestSegmentationFlickerStill: a person holding still in front of a
+// camera with sensor noise (Gaussian, sigma 4 levels, new every frame). The
+// truth never changes, so every label flip is flicker. Measured as shipped
+// (warm start from the shifted previous mask + temporal average), with the
+// warm start only, and with neither.
+func TestSegmentationFlickerStill(t *testing.T) {
+	const w, h, frames = 640, 360, 15
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| background | as shipped | warm start only | neither |\n|---|---|---|---|\n")
+	var sum [3]float64
+	for _, bg := range backgrounds[:4] {
+		sc := newScene(t, bg, w, h)
+		base, truth := sc.frame(0)
+		area := 0
+		for _, v := range truth {
+			if v {
+				area++
+			}
+		}
+		var fl [3]float64
+		for k, smooth := range []float64{0.5, 0.001, 0.001} {
+			seg, err := NewSegmenter(SegmentOptions{Smooth: smooth})
+			if err != nil {
+				t.Skip(err)
+			}
+			seg.cold = k == 2
+			r := rand.New(rand.NewPCG(5, 6))
+			var prev []float32
+			for i := 0; i < frames; i++ {
+				f := *base
+				f.PTS = time.Duration(i) * 100 * time.Millisecond
+				f.Data = append([]byte(nil), base.Data...)
+				for j := range f.Data {
+					f.Data[j] = clamp255(float64(f.Data[j]) + 4*r.NormFloat64())
+				}
+				m, err := seg.Mask(&f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := matFloats(m)
+				m.Close()
+				if prev != nil {
+					flips := 0
+					for j := range p {
+						if (p[j] > 0.5) != (prev[j] > 0.5) {
+							flips++
+						}
+					}
+					fl[k] += float64(flips) / float64(area) / (frames - 1)
+				}
+				prev = p
+			}
+			seg.Close()
+			sum[k] += fl[k] / 4
+		}
+		fmt.Fprintf(&b, "| %s | %.2f%% | %.2f%% | %.2f%% |\n", filepath.Base(bg), 100*fl[0], 100*fl[1], 100*fl[2])
+	}
+	fmt.Fprintf(&b, "| **mean** | %.2f%% | %.2f%% | %.2f%% |\n", 100*sum[0], 100*sum[1], 100*sum[2])
+	t.Log(b.String())
+	if sum[0] > 0.005 {
+		t.Errorf("still-person flicker %.2f%% > 0.5%%", 100*sum[0])
+	}
+	if sum[0] >= sum[2] {
+		t.Errorf("temporal measures do not reduce flicker: %.2f%% vs %.2f%%", 100*sum[0], 100*sum[2])
 	}
 }

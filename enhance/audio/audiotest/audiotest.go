@@ -109,10 +109,11 @@ const (
 	Footsteps = "footsteps"
 	Fan       = "fan"
 	Babble    = "babble"
+	Office    = "office" // all four at once, equal power: the seed's noisy service office
 )
 
 // Kinds lists the noise kinds in report order.
-var Kinds = []string{Keyboard, Footsteps, Fan, Babble}
+var Kinds = []string{Keyboard, Footsteps, Fan, Babble, Office}
 
 // Noise generates n samples of the given kind (seeded: reproducible).
 func Noise(kind string, n int, seed uint64) ([]float64, error) {
@@ -167,6 +168,17 @@ func Noise(kind string, n int, seed uint64) ([]float64, error) {
 			g := 0.7 + 0.6*r.Float64()
 			for i := range out {
 				out[i] += g * s[(off+i)%len(s)]
+			}
+		}
+	case Office:
+		for i, k := range []string{Keyboard, Footsteps, Fan, Babble} {
+			x, err := Noise(k, n, seed*10+uint64(i))
+			if err != nil {
+				return nil, err
+			}
+			g := 1 / math.Sqrt(power(x)+1e-12)
+			for j := range out {
+				out[j] += g * x[j]
 			}
 		}
 	default:
