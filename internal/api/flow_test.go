@@ -370,3 +370,25 @@ func TestEventStreams(t *testing.T) {
 		t.Fatalf("wallboard of A: %s", text)
 	}
 }
+
+func TestWhitelistEndsSessions(t *testing.T) {
+	e := newEnv(t)
+	if code, _ := e.as("agent-B", "GET", "/api/v1/me", nil); code != 200 {
+		t.Fatal("agent-B signed in")
+	}
+	if code, body := e.as("padmin", "PUT", "/api/v1/tenants/tenB", `{"name":"bank-beta","whitelisted":false}`); code != 200 {
+		t.Fatalf("de-whitelist: %d %s", code, body)
+	}
+	if code, _ := e.as("agent-B", "GET", "/api/v1/me", nil); code != 401 {
+		t.Fatalf("session of a de-whitelisted tenant still works: %d", code)
+	}
+	if e.login("agent-B", e.pw["agent-B"], "") != "" {
+		t.Fatal("sign-in to a de-whitelisted tenant")
+	}
+	if code, _ := e.do("", "POST", "/api/v1/queue/join", `{"tenant_id":"tenB","customer_id":"x","channel":"app","business":"open"}`); code != 403 {
+		t.Fatalf("join a de-whitelisted tenant: %d", code)
+	}
+	if code, _ := e.as("tenant_admin-A", "PUT", "/api/v1/tenants/tenA", `{"name":"a","whitelisted":false}`); code != 403 {
+		t.Fatalf("a tenant de-whitelisting itself: %d", code)
+	}
+}

@@ -389,6 +389,8 @@ func (s *Server) putTenant(w http.ResponseWriter, r *http.Request, c *caller) er
 	}
 	after := before
 	after.Name, after.Whitelisted, after.Settings = req.Name, req.Whitelisted, req.Settings
+	// Queues and routes are managed by PUT .../queues; keep them.
+	after.Settings.Routing = before.Settings.Routing
 	err = s.db.UpdateTenant(r.Context(), c.scope, after)
 	s.audit(r.Context(), c, id, "tenant.update", id, before, after, err)
 	if err != nil {
@@ -397,6 +399,7 @@ func (s *Server) putTenant(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err := s.eng.SetTenant(id, after.Whitelisted, after.Settings); err != nil {
 		return err
 	}
+	s.invalidateScopes() // whitelist changes take effect on open sessions at once
 	writeJSON(w, 200, after)
 	return nil
 }

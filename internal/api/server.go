@@ -276,6 +276,10 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	if u.Frozen {
 		return nil, fmt.Errorf("%w: account frozen", errUnauthorized)
 	}
+	// A tenant taken off the whitelist loses its sessions too.
+	if t, err := s.db.Tenant(r.Context(), store.System(), u.TenantID); err != nil || !t.Whitelisted {
+		return nil, fmt.Errorf("%w: tenant %s is not whitelisted", errUnauthorized, u.TenantID)
+	}
 	sc, err := s.db.Scope(r.Context(), u.TenantID)
 	if err != nil {
 		return nil, err
