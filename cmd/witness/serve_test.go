@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/witness-media/witness/internal/store/pgtest"
+	_ "modernc.org/sqlite"
 )
 
 // serveProc runs `witness serve` and returns its base URL once it printed
@@ -160,6 +164,20 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(string(vout), "audit chain ok") {
 		t.Fatalf("audit verify: %v %s", err, vout)
 	}
+	// Someone with file access removes the guard trigger and rewrites an
+	// entry: verify names it and exits 1.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "witness.db")+"?_pragma=busy_timeout(10000)")
+	must(t, err)
+	defer db.Close()
+	_, err = db.Exec(`DROP TRIGGER audit_no_update`)
+	must(t, err)
+	_, err = db.Exec(`UPDATE audit SET actor='someone-else' WHERE seq=3`)
+	must(t, err)
+	vout, err = exec.Command(witnessBinary(t), "audit", "verify", "--database", "sqlite:"+filepath.Join(dir, "witness.db")).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(vout), "entry 3") {
+		t.Fatalf("tampered audit log: %v %s", err, vout)
+	}
 }
 
 func res0(res map[string]any, def string) string {
@@ -192,6 +210,18 @@ func TestServeRolesSplit(t *testing.T) {
 		t.Fatalf("join: %d %v", code, res)
 	}
 	rec := res["ticket"].(map[string]any)["id"].(string)
+	// The call flow is on the bus for processes of other roles.
+	nc, err := nats.Connect(natsURL)
+	must(t, err)
+	defer nc.Close()
+	evs, err := nc.SubscribeSync("witness.console.province.>")
+	must(t, err)
+	must(t, nc.Flush())
+	call(t, "POST", base+"/api/v1/queue/join", "", `{"tenant_id":"province","customer_id":"c2","channel":"app","business":"open"}`)
+	msg, err := evs.NextMsg(20 * time.Second)
+	if err != nil || msg.Subject != "witness.console.province.ticket.joined" || !strings.Contains(string(msg.Data), `"customer_id":"c2"`) {
+		t.Fatalf("console event on NATS: %v %v", err, msg)
+	}
 	media := filepath.Join(t.TempDir(), "call.mp4")
 	if b, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15:duration=2", "-f", "lavfi", "-i", "sine=duration=2",
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", media).CombinedOutput(); err != nil {
