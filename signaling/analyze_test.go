@@ -39,7 +39,7 @@ var away = [][2]time.Duration{
 
 const (
 	clipFPS   = 10
-	clipLen   = 9300 * time.Millisecond
+	clipLen   = 10 * time.Second
 	debounceT = 600 * time.Millisecond // the test profile's min_duration and clear_after
 )
 
