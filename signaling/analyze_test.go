@@ -169,6 +169,8 @@ func TestLiveAnalysisAlerts(t *testing.T) {
 		}
 	}()
 
+	// A silent supervisor (hidden monitor) gets the alerts too.
+	sup := join(t, ts, room, "sup-1", signaling.RoleSupervisor, func(c *signaling.Claims) { c.Hidden = true }, nil)
 	customer := join(t, ts, room, "cust-1", signaling.RoleCustomer, nil, nil)
 	vt, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "st-cust")
 	if err != nil {
@@ -234,6 +236,9 @@ func TestLiveAnalysisAlerts(t *testing.T) {
 			t.Errorf("episode %d lasts %v on the media timeline, want %v", i, d, a[1]-a[0])
 		}
 	}
+	if n := len(sup.Messages(signaling.TAlert)); n != want {
+		t.Errorf("the hidden supervisor got %d alerts, want %d", n, want)
+	}
 	if n := len(customer.Messages(signaling.TAlert)); n != 0 {
 		t.Errorf("the customer got %d alerts (agents and supervisors only)", n)
 	}
@@ -258,6 +263,7 @@ func TestLiveAnalysisAlerts(t *testing.T) {
 	// The room's recording: its analysis sidecar holds the events.
 	customer.Close()
 	agent.Close()
+	sup.Close()
 	var side string
 	t.Cleanup(func() {
 		if t.Failed() {
