@@ -3,10 +3,15 @@ package signaling_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/witness-media/witness/analyzers"
+	"github.com/witness-media/witness/internal/config"
 	"github.com/witness-media/witness/pipeline"
 	"github.com/witness-media/witness/signaling"
 )
@@ -80,5 +85,31 @@ func TestLiveAnalysisAudio(t *testing.T) {
 	t.Logf("alert %s: %+v", a.Kind, d)
 	if a.Kind != "test.tone" || a.Participant != cust.ID() || d.Rate != 16000 || d.Freq < 480 || d.Freq > 520 {
 		t.Errorf("alert %+v, data %+v: want test.tone of the customer, 16 kHz, 500 Hz", a, d)
+	}
+}
+
+// The configuration's analyzers.profile: empty = the default profile, a
+// file = that profile (strict), "off" = none; a bad file is an error.
+func TestAnalysisFromConfig(t *testing.T) {
+	var c config.Config
+	a, err := signaling.AnalysisFrom(c)
+	if err != nil || a.Profile == nil || len(a.Profile.Analyzers) != 3 || a.Profile.Analyzers[0].Name != "face" {
+		t.Fatalf("default: %+v, %v", a.Profile, err)
+	}
+	c.Analyzers.Profile = "off"
+	if a, err := signaling.AnalysisFrom(c); err != nil || a.Profile != nil {
+		t.Errorf("off: %+v, %v", a.Profile, err)
+	}
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "p.yaml"), filepath.Join(dir, "bad.yaml")
+	_ = os.WriteFile(good, []byte("analyzers:\n  - name: face\n    fps: 10\n"), 0o644)
+	_ = os.WriteFile(bad, []byte("analyzers:\n  - name: nosuch\n"), 0o644)
+	c.Analyzers.Profile = good
+	if a, err := signaling.AnalysisFrom(c); err != nil || len(a.Profile.Analyzers) != 1 || a.Profile.Analyzers[0].FPS != 10 {
+		t.Errorf("file: %+v, %v", a.Profile, err)
+	}
+	c.Analyzers.Profile = bad
+	if _, err := signaling.AnalysisFrom(c); !errors.Is(err, signaling.ErrConfig) || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("bad profile: %v, want ErrConfig naming the analyzer", err)
 	}
 }
