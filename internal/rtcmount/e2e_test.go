@@ -267,34 +267,7 @@ func TestLiveCallRecordedUploadedAndChecked(t *testing.T) {
 		e.must(e.call("GET", p, "", nil, nil), 200, p)
 	}
 
-	admin := e.login("admin", e.p.FirstAdminPassword())
-	e.must(e.call("PUT", "/api/v1/tenants/province/queues", admin, map[string]any{"queues": []map[string]any{{"name": "q"}}, "routes": []map[string]any{{"queue": "q"}}}, nil), 200, "queues")
-	var nu struct {
-		InitialPassword string `json:"initial_password"`
-	}
-	e.must(e.call("POST", "/api/v1/users", admin, map[string]any{"tenant_id": "province", "username": "agent7", "display_name": "Agent Seven", "role": "agent"}, &nu), 201, "create agent")
-	agent := e.login("agent7", nu.InitialPassword)
-	e.must(e.call("POST", "/api/v1/agent/sign-in", agent, map[string]any{"queues": []string{"q"}}, nil), 200, "agent sign-in")
-	e.must(e.call("PUT", "/api/v1/agent/state", agent, map[string]any{"state": "idle"}, nil), 200, "agent idle")
-	var joined struct {
-		Ticket struct{ ID string }
-	}
-	e.must(e.call("POST", "/api/v1/queue/join", "", map[string]any{"tenant_id": "province", "customer_id": "cust1", "channel": "h5", "business": "open"}, &joined), 201, "customer joins")
-	ticket := joined.Ticket.ID
-
-	// Tokens only for the agent's own connected call.
-	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, nil), 409, "tokens before answering")
-	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", "", nil, nil), 401, "tokens without sign-in")
-	waitFor(t, 20*time.Second, "the customer to ring at the agent", func() bool {
-		return e.call("POST", "/api/v1/agent/answer", agent, map[string]string{"ticket_id": ticket}, nil) == 200
-	})
-	var ct CallTokens
-	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, &ct), 200, "call tokens")
-	if ct.Room != ticket || ct.AgentToken == "" || ct.CustomerToken == "" || !strings.Contains(ct.CustomerURL, "/rtc/customer.html#token=") {
-		t.Fatalf("call tokens: %+v", ct)
-	}
-	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", admin, nil, nil), 403, "tokens for a non-agent")
-
+	admin, agent, ticket, ct := e.answeredCall(true)
 	a := joinAndPublish(t, ct.WSURL, ct.AgentToken, "agent", ivfA, oggA)
 	c := joinAndPublish(t, ct.WSURL, ct.CustomerToken, "customer", ivfC, oggC)
 	// A few seconds of media both ways (RTP packets counted, not time).
@@ -376,6 +349,45 @@ func TestLiveCallRecordedUploadedAndChecked(t *testing.T) {
 		t.Fatalf("markers %v", ms)
 	}
 	e.must(e.call("GET", "/api/v1/markers/recordings/no-such-record/markers", admin, nil, nil), 404, "markers of an unknown record")
+}
+
+// answeredCall signs the admin in, configures a queue, creates an agent
+// who signs in, queues a customer, answers and gets the call's tokens
+// (checks=true also checks the token route's refusals).
+func (e *env) answeredCall(checks bool) (admin, agent, ticket string, ct CallTokens) {
+	t := e.t
+	t.Helper()
+	admin = e.login("admin", e.p.FirstAdminPassword())
+	e.must(e.call("PUT", "/api/v1/tenants/province/queues", admin, map[string]any{"queues": []map[string]any{{"name": "q"}}, "routes": []map[string]any{{"queue": "q"}}}, nil), 200, "queues")
+	var nu struct {
+		InitialPassword string `json:"initial_password"`
+	}
+	e.must(e.call("POST", "/api/v1/users", admin, map[string]any{"tenant_id": "province", "username": "agent7", "display_name": "Agent Seven", "role": "agent"}, &nu), 201, "create agent")
+	agent = e.login("agent7", nu.InitialPassword)
+	e.must(e.call("POST", "/api/v1/agent/sign-in", agent, map[string]any{"queues": []string{"q"}}, nil), 200, "agent sign-in")
+	e.must(e.call("PUT", "/api/v1/agent/state", agent, map[string]any{"state": "idle"}, nil), 200, "agent idle")
+	var joined struct {
+		Ticket struct{ ID string }
+	}
+	e.must(e.call("POST", "/api/v1/queue/join", "", map[string]any{"tenant_id": "province", "customer_id": "cust1", "channel": "h5", "business": "open"}, &joined), 201, "customer joins")
+	ticket = joined.Ticket.ID
+
+	// Tokens only for the agent's own connected call.
+	if checks {
+		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, nil), 409, "tokens before answering")
+		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", "", nil, nil), 401, "tokens without sign-in")
+	}
+	waitFor(t, 20*time.Second, "the customer to ring at the agent", func() bool {
+		return e.call("POST", "/api/v1/agent/answer", agent, map[string]string{"ticket_id": ticket}, nil) == 200
+	})
+	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, &ct), 200, "call tokens")
+	if ct.Room != ticket || ct.AgentToken == "" || ct.CustomerToken == "" || !strings.Contains(ct.CustomerURL, "/rtc/customer.html#token=") {
+		t.Fatalf("call tokens: %+v", ct)
+	}
+	if checks {
+		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", admin, nil, nil), 403, "tokens for a non-agent")
+	}
+	return admin, agent, ticket, ct
 }
 
 func fileSHA(path string) (string, error) {
