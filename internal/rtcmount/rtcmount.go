@@ -16,6 +16,7 @@ package rtcmount
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -75,6 +76,7 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	servers.Store(p, srv)
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, http.StripPrefix(sc.BasePath, srv))
 	mux.HandleFunc("POST "+Prefix+"calls/{ticket}/tokens", func(w http.ResponseWriter, r *http.Request) { callTokens(w, r, p, srv) })
@@ -85,7 +87,50 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 		<-done
 		return err
 	}
-	return mux, run, func() { _ = srv.Close() }, nil
+	return mux, run, func() { servers.Delete(p); _ = srv.Close() }, nil
+}
+
+// servers maps a platform to its mounted signaling server.
+var servers sync.Map
+
+// TestCall signs tokens for a test room outside the call flow (`witness
+// serve --test-call`): page links for an agent and a customer of tenant
+// ("" = the province-level root tenant), valid for ttl. The room has no service record; its recording is still
+// uploaded and checked.
+func TestCall(p *platform.Platform, tenant string, ttl time.Duration) (agentURL, customerURL string, err error) {
+	v, ok := servers.Load(p)
+	if !ok {
+		return "", "", fmt.Errorf("%w: no signaling server in this process (role signaling)", signaling.ErrConfig)
+	}
+	srv := v.(*signaling.Server)
+	if tenant == "" {
+		ts, err := p.DB.Tenants(context.Background(), store.System())
+		if err != nil {
+			return "", "", err
+		}
+		for _, t := range ts {
+			if t.Level == store.LevelProvince && tenant == "" {
+				tenant = t.ID
+			}
+		}
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	room, exp := "test-"+hex.EncodeToString(b), time.Now().Add(ttl).Unix()
+	at, err := srv.Token(signaling.Claims{Room: room, Identity: "test-agent", Role: signaling.RoleAgent, Tenant: tenant, Expires: exp})
+	if err != nil {
+		return "", "", err
+	}
+	ct, err := srv.Token(signaling.Claims{Room: room, Identity: "test-customer", Role: signaling.RoleCustomer, Tenant: tenant, Expires: exp})
+	if err != nil {
+		return "", "", err
+	}
+	base := strings.TrimSuffix(p.Cfg.Signaling.PublicURL, "/")
+	if base == "" {
+		base = p.URL()
+	}
+	base += strings.TrimSuffix(Prefix, "/")
+	return base + "/agent.html#token=" + at, base + "/customer.html#token=" + ct, nil
 }
 
 // CallTokens is the answer of POST /rtc/calls/{ticket}/tokens.
