@@ -433,8 +433,15 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	add("compositor name=mix background=black %s ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1,%s ! %s%s ! queue max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
-		strings.Join(pp, " "), w, h, fps, composeColor, wm, shots, o.videoEncoder(), vpad)
+	// Live, the composite starts at its first input buffer: with the
+	// default (zero) a compositor started under load intermittently
+	// emitted a frame without a timestamp, which fails the MP4 muxer.
+	startSel := ""
+	if m.live {
+		startSel = "start-time-selection=first "
+	}
+	add("compositor name=mix background=black %s%s ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1,%s ! %s%s ! queue max-size-buffers=8 max-size-bytes=0 max-size-time=0 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
+		startSel, strings.Join(pp, " "), w, h, fps, composeColor, wm, shots, o.videoEncoder(), vpad)
 
 	// Audio: every input through its own volume into audiomixer, plus a
 	// silent source for the whole length so the track spans the video even

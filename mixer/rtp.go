@@ -150,3 +150,11 @@ func (m *Mix) screenshots() (string, error) {
 	return fmt.Sprintf(" ! tee name=shots shots. ! queue leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0 ! videorate drop-only=true ! video/x-raw,framerate=1000/%d ! jpegenc quality=85 ! multifilesink location=%s shots.",
 		every.Milliseconds(), watermark.Quote(filepath.Join(o.Screenshots, "shot_%05d.jpg"))), nil
 }
+
+// Done is closed when the pipeline has ended (EOS, error or Close); Err
+// then says why. A live recorder watches it to notice a failure while
+// recording instead of at Stop.
+func (m *Mix) Done() <-chan struct{} { return m.p.Done() }
+
+// Err is the pipeline's error, if any.
+func (m *Mix) Err() error { return m.p.Err() }

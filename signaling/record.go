@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -165,6 +166,7 @@ func (r *room) startRecording(by *participant) error {
 	if r.hold.Load() {
 		rec.setHold(true)
 	}
+	rec.watch(m)
 	data := map[string]any{"segment": rec.seg, "path": rec.path}
 	if by != nil {
 		data["by"] = by.identity
@@ -172,6 +174,38 @@ func (r *room) startRecording(by *participant) error {
 	r.event("recording_started", by, data)
 	r.broadcast(nil, nil, TRecording, rec.info())
 	return nil
+}
+
+// watch notices a recording pipeline that fails while the call goes on:
+// the failed segment is closed (its .part file stays, named in the event)
+// and a new segment starts at once, so the rest of the call is recorded.
+func (rec *recorder) watch(m *mixer.Mix) {
+	r := rec.r
+	s := r.s
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-m.Done():
+		case <-s.ctx.Done():
+			return
+		}
+		err := m.Err()
+		if err == nil {
+			return
+		}
+		_ = r.do(func() {
+			if r.rec != rec {
+				return // already stopping
+			}
+			r.log.Error("recording failed while live; starting a new segment", "segment", rec.seg, "err", err)
+			r.event("recording_failed", nil, map[string]any{"segment": rec.seg, "error": err.Error(), "restarting": true})
+			_ = r.stopRecording()
+			if serr := r.startRecording(nil); serr != nil {
+				r.log.Error("recording could not restart", "err", serr)
+			}
+		})
+	}()
 }
 
 func (rec *recorder) info() *RecordingInfo {
@@ -398,6 +432,10 @@ func (rec *recorder) trackAdded(t *pubTrack) {
 		return
 	}
 	pt := mixer.RTPPayloadType[codec]
+	// Packets that arrive before a pipeline is PLAYING are dropped
+	// (gst.ErrNotPlaying); the first one it takes is followed by a
+	// keyframe request so its picture starts clean.
+	waiting := make([]bool, len(srcs))
 	t.tap.Store(&rtpTap{layer: t.bestLayer(), push: func(pkt *rtp.Packet) {
 		out := *pkt
 		out.PayloadType = pt
@@ -406,8 +444,14 @@ func (rec *recorder) trackAdded(t *pubTrack) {
 		if err != nil {
 			return
 		}
-		for _, src := range srcs {
-			_ = src.Push(b)
+		for i, src := range srcs {
+			err := src.Push(b)
+			if errors.Is(err, gst.ErrNotPlaying) {
+				waiting[i] = true
+			} else if waiting[i] && err == nil {
+				waiting[i] = false
+				t.requestKeyframe("")
+			}
 		}
 	}})
 	rec.tapped[t.id] = t

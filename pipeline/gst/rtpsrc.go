@@ -1,6 +1,7 @@
 package gst
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -13,12 +14,18 @@ import (
 // the appsrc stamps each packet with its arrival running time, which is
 // what rtpjitterbuffer expects. Safe for concurrent use.
 type RTPSrc struct {
-	p     *Pipeline
-	name  string
-	src   *app.Source
-	mu    sync.Mutex
-	ended bool
+	p       *Pipeline
+	name    string
+	src     *app.Source
+	mu      sync.Mutex
+	ended   bool
+	playing bool
 }
+
+// ErrNotPlaying: the appsrc is not PLAYING yet, so it could not stamp the
+// packet with a running time (a packet pushed then comes out without a
+// timestamp and fails the muxer); the packet was dropped.
+var ErrNotPlaying = errors.New("gst: appsrc not playing yet; packet dropped")
 
 // RTPSrc returns the writer for the appsrc called name.
 func (p *Pipeline) RTPSrc(name string) (*RTPSrc, error) {
@@ -38,6 +45,12 @@ func (s *RTPSrc) Push(pkt []byte) error {
 	defer s.mu.Unlock()
 	if s.ended {
 		return fmt.Errorf("%w: appsrc %s already ended", ErrFlow, s.name)
+	}
+	if !s.playing {
+		if s.src.GetCurrentState() != gst.StatePlaying {
+			return ErrNotPlaying
+		}
+		s.playing = true
 	}
 	if ret := s.src.PushBuffer(gst.NewBufferFromBytes(pkt)); ret != gst.FlowOK {
 		if err := s.p.Err(); err != nil {
