@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/witness-media/witness/internal/store/pgtest"
+	_ "modernc.org/sqlite"
 )
 
 // serveProc runs `witness serve` and returns its base URL once it printed
@@ -159,6 +161,20 @@ func TestServeEndToEnd(t *testing.T) {
 	vout, err := exec.Command(witnessBinary(t), "audit", "verify", "--database", "sqlite:"+filepath.Join(dir, "witness.db")).CombinedOutput()
 	if err != nil || !strings.Contains(string(vout), "audit chain ok") {
 		t.Fatalf("audit verify: %v %s", err, vout)
+	}
+	// Someone with file access removes the guard trigger and rewrites an
+	// entry: verify names it and exits 1.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "witness.db")+"?_pragma=busy_timeout(10000)")
+	must(t, err)
+	defer db.Close()
+	_, err = db.Exec(`DROP TRIGGER audit_no_update`)
+	must(t, err)
+	_, err = db.Exec(`UPDATE audit SET actor='someone-else' WHERE seq=3`)
+	must(t, err)
+	vout, err = exec.Command(witnessBinary(t), "audit", "verify", "--database", "sqlite:"+filepath.Join(dir, "witness.db")).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(vout), "entry 3") {
+		t.Fatalf("tampered audit log: %v %s", err, vout)
 	}
 }
 

@@ -356,13 +356,14 @@ type RecordWriter struct {
 	log interface {
 		Error(msg string, args ...any)
 	}
+	hub *hub
 	// OnEvent, if set, also sees every event (after it is queued).
 	OnEvent func(console.Event)
 }
 
 // NewRecordWriter makes a writer with a queue of n events.
 func (s *Server) NewRecordWriter(n int) *RecordWriter {
-	s.rw = &RecordWriter{db: s.db, met: s.met, ch: make(chan rwItem, n), log: s.log}
+	s.rw = &RecordWriter{db: s.db, met: s.met, ch: make(chan rwItem, n), log: s.log, hub: s.hub}
 	return s.rw
 }
 
@@ -383,6 +384,7 @@ func (rw *RecordWriter) Sync() {
 func (rw *RecordWriter) Handle(ev console.Event) {
 	rw.met.events.WithLabelValues(string(ev.Kind)).Inc()
 	rw.ch <- rwItem{ev: ev}
+	rw.hub.publish(ev)
 	if rw.OnEvent != nil {
 		rw.OnEvent(ev)
 	}

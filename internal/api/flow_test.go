@@ -315,3 +315,80 @@ func TestAlertLevels(t *testing.T) {
 		t.Fatal("slow responses not counted")
 	}
 }
+
+// TestEventStreams: an agent's stream carries the offer ringing at them;
+// a supervisor's wallboard carries its tenant's events and none of
+// another tenant's.
+func TestEventStreams(t *testing.T) {
+	e := newEnv(t)
+	open := func(user, path string) <-chan string {
+		req, _ := http.NewRequest("GET", e.hs.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+e.tokens[user])
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d", user, path, resp.StatusCode)
+		}
+		lines := make(chan string, 256)
+		go func() {
+			defer resp.Body.Close()
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		// The comment line says the subscription is in place.
+		if l := <-lines; !strings.HasPrefix(l, ": connected") {
+			t.Fatalf("stream start %q", l)
+		}
+		return lines
+	}
+	e.as("agent-A", "POST", "/api/v1/agent/sign-in", `{"queues":["qA"]}`)
+	agent := open("agent-A", "/api/v1/agent/events?window=20s")
+	wall := open("supervisor-A", "/api/v1/console/events?window=3s")
+	e.do("", "POST", "/api/v1/queue/join", `{"tenant_id":"tenB","customer_id":"custB","channel":"app","business":"open"}`)
+	e.as("agent-A", "PUT", "/api/v1/agent/state", `{"state":"idle"}`)
+	_, body := e.do("", "POST", "/api/v1/queue/join", `{"tenant_id":"tenA","customer_id":"cA","channel":"app","business":"open"}`)
+	var j struct{ Ticket console.Ticket }
+	must(t, json.Unmarshal(body, &j))
+	deadline := time.After(20 * time.Second)
+	for got := false; !got; {
+		select {
+		case l := <-agent:
+			got = strings.HasPrefix(l, "data: ") && strings.Contains(l, `"kind":"ticket.ringing"`) && strings.Contains(l, j.Ticket.ID)
+		case <-deadline:
+			t.Fatal("agent stream did not carry the offer")
+		}
+	}
+	var all []string
+	for l := range wall {
+		all = append(all, l)
+	}
+	text := strings.Join(all, "\n")
+	if !strings.Contains(text, j.Ticket.ID) || strings.Contains(text, "tenB") || strings.Contains(text, "custB") {
+		t.Fatalf("wallboard of A: %s", text)
+	}
+}
+
+func TestWhitelistEndsSessions(t *testing.T) {
+	e := newEnv(t)
+	if code, _ := e.as("agent-B", "GET", "/api/v1/me", nil); code != 200 {
+		t.Fatal("agent-B signed in")
+	}
+	if code, body := e.as("padmin", "PUT", "/api/v1/tenants/tenB", `{"name":"bank-beta","whitelisted":false}`); code != 200 {
+		t.Fatalf("de-whitelist: %d %s", code, body)
+	}
+	if code, _ := e.as("agent-B", "GET", "/api/v1/me", nil); code != 401 {
+		t.Fatalf("session of a de-whitelisted tenant still works: %d", code)
+	}
+	if e.login("agent-B", e.pw["agent-B"], "") != "" {
+		t.Fatal("sign-in to a de-whitelisted tenant")
+	}
+	if code, _ := e.do("", "POST", "/api/v1/queue/join", `{"tenant_id":"tenB","customer_id":"x","channel":"app","business":"open"}`); code != 403 {
+		t.Fatalf("join a de-whitelisted tenant: %d", code)
+	}
+	if code, _ := e.as("tenant_admin-A", "PUT", "/api/v1/tenants/tenA", `{"name":"a","whitelisted":false}`); code != 403 {
+		t.Fatalf("a tenant de-whitelisting itself: %d", code)
+	}
+}

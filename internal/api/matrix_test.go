@@ -60,6 +60,8 @@ func probes(ticketB, apptB string) map[string]probe {
 		"POST /api/v1/agent/answer":                {"/api/v1/agent/answer", `{"ticket_id":"` + ticketB + `"}`},
 		"POST /api/v1/agent/decline":               {"/api/v1/agent/decline", `{"ticket_id":"` + ticketB + `"}`},
 		"POST /api/v1/agent/end":                   {"/api/v1/agent/end", `{"ticket_id":"` + ticketB + `"}`},
+		"GET /api/v1/agent/events":                 {"/api/v1/agent/events?window=150ms", ``},
+		"GET /api/v1/console/events":               {"/api/v1/console/events?window=150ms", ``},
 		"GET /api/v1/agent/pool":                   {"/api/v1/agent/pool", ``},
 		"POST /api/v1/agent/grab":                  {"/api/v1/agent/grab", `{"ticket_id":"` + ticketB + `"}`},
 		"POST /api/v1/appointments":                {"/api/v1/appointments", `{"tenant_id":"tenB","customer_id":"x","business":"open","at":"2099-01-01T02:00:00Z"}`},

@@ -121,6 +121,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/v1/console/tickets", Perm: P(auth.PermQueueRead), Summary: "Live tickets in scope, in queue order", h: s.listTickets},
 		{Method: "POST", Path: "/api/v1/console/tickets/{id}/assign", Perm: P(auth.PermQueueRoute), Summary: "Manually route a waiting customer to an idle agent", Body: assignReq{}, h: s.assign},
 		{Method: "POST", Path: "/api/v1/console/tickets/{id}/cut-in", Perm: P(auth.PermQueueRoute), Summary: "Move a customer ahead of the queue", h: s.cutIn},
+		{Method: "GET", Path: "/api/v1/console/events", Perm: P(auth.PermQueueRead), Summary: "Server-sent events of every console change in your tenants (?window=)", h: s.consoleEvents},
 		{Method: "GET", Path: "/api/v1/console/agents", Perm: P(auth.PermAgentRead), Summary: "Agents in scope with live state", h: s.listAgents},
 		{Method: "PUT", Path: "/api/v1/console/agents/{id}/state", Perm: P(auth.PermAgentForce), Summary: "Force an agent's state", Body: stateReq{}, h: s.forceState},
 		{Method: "GET", Path: "/api/v1/console/agents/{id}/history", Perm: P(auth.PermAgentRead), Summary: "An agent's state history with durations", h: s.agentHistory},
@@ -130,6 +131,7 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: "/api/v1/agent/answer", Perm: P(auth.PermAgentSelf), Summary: "Answer the ringing customer", Body: ticketReq{}, h: s.agentAnswer},
 		{Method: "POST", Path: "/api/v1/agent/decline", Perm: P(auth.PermAgentSelf), Summary: "Decline the ringing customer", Body: ticketReq{}, h: s.agentDecline},
 		{Method: "POST", Path: "/api/v1/agent/end", Perm: P(auth.PermAgentSelf), Summary: "End the current call", Body: ticketReq{}, h: s.agentEnd},
+		{Method: "GET", Path: "/api/v1/agent/events", Perm: P(auth.PermAgentSelf), Summary: "Server-sent events for the signed-in agent: offers, calls, own state (?window=)", h: s.agentEvents},
 		{Method: "GET", Path: "/api/v1/agent/pool", Perm: P(auth.PermAgentSelf), Summary: "Customers in the grab pool", h: s.agentPool},
 		{Method: "POST", Path: "/api/v1/agent/grab", Perm: P(auth.PermAgentSelf), Summary: "Grab a customer from the pool", Body: ticketReq{}, h: s.agentGrab},
 
@@ -387,6 +389,8 @@ func (s *Server) putTenant(w http.ResponseWriter, r *http.Request, c *caller) er
 	}
 	after := before
 	after.Name, after.Whitelisted, after.Settings = req.Name, req.Whitelisted, req.Settings
+	// Queues and routes are managed by PUT .../queues; keep them.
+	after.Settings.Routing = before.Settings.Routing
 	err = s.db.UpdateTenant(r.Context(), c.scope, after)
 	s.audit(r.Context(), c, id, "tenant.update", id, before, after, err)
 	if err != nil {
@@ -395,6 +399,7 @@ func (s *Server) putTenant(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err := s.eng.SetTenant(id, after.Whitelisted, after.Settings); err != nil {
 		return err
 	}
+	s.invalidateScopes() // whitelist changes take effect on open sessions at once
 	writeJSON(w, 200, after)
 	return nil
 }

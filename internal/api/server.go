@@ -73,6 +73,7 @@ type Server struct {
 	cache  sessionCache
 	alerts *alerter
 	rw     *RecordWriter // nil until NewRecordWriter
+	hub    *hub
 }
 
 type mount struct {
@@ -106,6 +107,7 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, db: opts.DB, eng: opts.Engine, log: opts.Log, mux: http.NewServeMux()}
 	s.cache.m = map[string]cachedSession{}
 	s.met = newMetrics(opts.Registry, s)
+	s.hub = newHub(opts.Registry)
 	s.alerts = &alerter{slow: opts.Slow, redAfter: opts.RedAfter, met: s.met, log: opts.Log}
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
@@ -273,6 +275,10 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	}
 	if u.Frozen {
 		return nil, fmt.Errorf("%w: account frozen", errUnauthorized)
+	}
+	// A tenant taken off the whitelist loses its sessions too.
+	if t, err := s.db.Tenant(r.Context(), store.System(), u.TenantID); err != nil || !t.Whitelisted {
+		return nil, fmt.Errorf("%w: tenant %s is not whitelisted", errUnauthorized, u.TenantID)
 	}
 	sc, err := s.db.Scope(r.Context(), u.TenantID)
 	if err != nil {
