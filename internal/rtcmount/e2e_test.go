@@ -368,14 +368,17 @@ func (e *env) answeredCall(checks bool) (admin, agent, ticket string, ct CallTok
 	e.must(e.call("PUT", "/api/v1/agent/state", agent, map[string]any{"state": "idle"}, nil), 200, "agent idle")
 	var joined struct {
 		Ticket struct{ ID string }
+		Token  string
 	}
 	e.must(e.call("POST", "/api/v1/queue/join", "", map[string]any{"tenant_id": "province", "customer_id": "cust1", "channel": "h5", "business": "open"}, &joined), 201, "customer joins")
 	ticket = joined.Ticket.ID
+	custJoin := "/rtc/tickets/" + ticket + "/join?token="
 
 	// Tokens only for the agent's own connected call.
 	if checks {
 		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, nil), 409, "tokens before answering")
 		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", "", nil, nil), 401, "tokens without sign-in")
+		e.must(e.call("GET", custJoin+joined.Token, "", nil, nil), 409, "customer token before the call is connected")
 	}
 	waitFor(t, 20*time.Second, "the customer to ring at the agent", func() bool {
 		return e.call("POST", "/api/v1/agent/answer", agent, map[string]string{"ticket_id": ticket}, nil) == 200
@@ -386,6 +389,15 @@ func (e *env) answeredCall(checks bool) (admin, agent, ticket string, ct CallTok
 	}
 	if checks {
 		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", admin, nil, nil), 403, "tokens for a non-agent")
+		e.must(e.call("GET", custJoin+"wrong", "", nil, nil), 404, "customer token with a wrong ticket token")
+		// The customer can also fetch its own join token with the ticket
+		// token; it joins the same room.
+		var cj CustomerJoin
+		e.must(e.call("GET", custJoin+joined.Token, "", nil, &cj), 200, "customer token")
+		if cj.Room != ticket || cj.Token == "" || !strings.HasSuffix(cj.URL, "/rtc/customer.html#token="+cj.Token) {
+			t.Fatalf("customer join %+v", cj)
+		}
+		ct.CustomerToken = cj.Token // the customer's pion client joins with this one
 	}
 	return admin, agent, ticket, ct
 }

@@ -80,6 +80,7 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, http.StripPrefix(sc.BasePath, srv))
 	mux.HandleFunc("POST "+Prefix+"calls/{ticket}/tokens", func(w http.ResponseWriter, r *http.Request) { callTokens(w, r, p, srv) })
+	mux.HandleFunc("GET "+Prefix+"tickets/{ticket}/join", func(w http.ResponseWriter, r *http.Request) { customerJoin(w, r, p, srv) })
 	run := func(ctx context.Context) error {
 		done := make(chan struct{})
 		go func() { defer close(done); _ = sub.run(ctx) }()
@@ -168,19 +169,33 @@ func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, sr
 		return
 	}
 	exp := time.Now().Add(TokenTTL).Unix()
-	cust := t.CustomerID
-	if cust == "" {
-		cust = "customer-" + t.ID
-	}
 	out := CallTokens{Room: t.ID, Expires: exp}
 	if out.AgentToken, err = srv.Token(signaling.Claims{Room: t.ID, Identity: c.User.ID, Role: signaling.RoleAgent, Tenant: t.TenantID,
 		Name: c.User.DisplayName, Expires: exp}); err == nil {
-		out.CustomerToken, err = srv.Token(signaling.Claims{Room: t.ID, Identity: cust, Role: signaling.RoleCustomer, Tenant: t.TenantID, Expires: exp})
+		out.CustomerToken, err = srv.Token(customerClaims(t, exp))
 	}
 	if err != nil {
 		p.API.Fail(w, r, err)
 		return
 	}
+	base := pageBase(p, r)
+	out.AgentURL = base + "/agent.html#token=" + out.AgentToken
+	out.CustomerURL = base + "/customer.html#token=" + out.CustomerToken
+	out.WSURL = "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func customerClaims(t console.Ticket, exp int64) signaling.Claims {
+	cust := t.CustomerID
+	if cust == "" {
+		cust = "customer-" + t.ID
+	}
+	return signaling.Claims{Room: t.ID, Identity: cust, Role: signaling.RoleCustomer, Tenant: t.TenantID, Expires: exp}
+}
+
+// pageBase is the public base URL of the mounted pages.
+func pageBase(p *platform.Platform, r *http.Request) string {
 	base := p.Cfg.Signaling.PublicURL
 	if base == "" {
 		scheme := "http"
@@ -189,12 +204,50 @@ func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, sr
 		}
 		base = scheme + "://" + r.Host
 	}
-	base = strings.TrimSuffix(base, "/") + strings.TrimSuffix(Prefix, "/")
-	out.AgentURL = base + "/agent.html#token=" + out.AgentToken
-	out.CustomerURL = base + "/customer.html#token=" + out.CustomerToken
-	out.WSURL = "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	return strings.TrimSuffix(base, "/") + strings.TrimSuffix(Prefix, "/")
+}
+
+// CustomerJoin is the answer of GET /rtc/tickets/{ticket}/join.
+type CustomerJoin struct {
+	Room    string `json:"room"`
+	Token   string `json:"token"`
+	URL     string `json:"url"`
+	WSURL   string `json:"ws_url"`
+	Expires int64  `json:"expires"`
+}
+
+// customerJoin gives the customer, with the ticket token the queue entry
+// returned, its own join token once an agent has answered (409 before;
+// 404 for a wrong token or unknown ticket, as the queue routes answer).
+func customerJoin(w http.ResponseWriter, r *http.Request, p *platform.Platform, srv *signaling.Server) {
+	if p.API == nil || p.Engine == nil {
+		http.Error(w, "call tokens need the control role in this process", http.StatusServiceUnavailable)
+		return
+	}
+	id := r.PathValue("ticket")
+	if err := p.API.CheckTicketToken(r, id); err != nil {
+		p.API.Fail(w, r, err)
+		return
+	}
+	t, ok := p.Engine.Ticket(id)
+	if !ok {
+		p.API.Fail(w, r, fmt.Errorf("ticket %s: %w", id, console.ErrNotFound))
+		return
+	}
+	if t.State != console.TicketConnected {
+		p.API.Fail(w, r, fmt.Errorf("ticket %s is %s; the call is not connected yet: %w", id, t.State, console.ErrState))
+		return
+	}
+	exp := time.Now().Add(TokenTTL).Unix()
+	tok, err := srv.Token(customerClaims(t, exp))
+	if err != nil {
+		p.API.Fail(w, r, err)
+		return
+	}
+	base := pageBase(p, r)
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
+	_ = json.NewEncoder(w).Encode(CustomerJoin{Room: t.ID, Token: tok, URL: base + "/customer.html#token=" + tok,
+		WSURL: "ws" + strings.TrimPrefix(base, "http") + "/ws", Expires: exp})
 }
 
 // Redrive timing (variables so tests can shorten them): the spool's
