@@ -414,3 +414,24 @@ func fileSHA(path string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// TestCallTokensSplitRoles: a control-plane process without the signaling
+// role signs call tokens with the shared signaling.secret, which the
+// signaling processes verify; without a secret it cannot, and says so.
+func TestCallTokensSplitRoles(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Control.Roles = "control,media"
+	cfg.Signaling.Secret = "shared-secret-0123456789"
+	e := start(t, cfg)
+	e.must(e.call("GET", "/rtc/agent.html", "", nil, nil), 404, "pages without the signaling role")
+	_, _, ticket, ct := e.answeredCall(false)
+	for _, tok := range []string{ct.AgentToken, ct.CustomerToken} {
+		c, err := signaling.Verify([]byte(cfg.Signaling.Secret), tok, time.Now())
+		if err != nil || c.Room != ticket || c.Tenant != "province" {
+			t.Fatalf("token %v %+v", err, c)
+		}
+	}
+	if _, err := signerFor(&platform.Platform{})(signaling.Claims{Room: "r", Identity: "i", Role: signaling.RoleAgent}); !errors.Is(err, errNoSigner) {
+		t.Fatalf("signing without server or secret: %v", err)
+	}
+}

@@ -6,7 +6,9 @@
 //     /rtc/ws, room API /rtc/api/...), configured from the signaling
 //     section;
 //   - POST /rtc/calls/{ticket}/tokens gives the agent who answered a
-//     queued customer the room id and join tokens for both sides;
+//     queued customer the room id and join tokens for both sides, and
+//     GET /rtc/tickets/{ticket}/join the customer its own (control role;
+//     signed by the local signaling server or the shared secret);
 //   - every finished recording file is handed to the JetStream jobs
 //     (composite: finalise → verified upload + QC; other files: verified
 //     upload), linked to the service record whose id is the room id;
@@ -58,6 +60,11 @@ func Register() {
 	once.Do(func() {
 		platform.RegisterMount(platform.Mount{Name: "signaling", Prefix: Prefix, Role: platform.RoleSignaling, Build: buildSignaling})
 		platform.RegisterMount(platform.Mount{Name: "markers", Prefix: MarkersPrefix, Role: platform.RoleControl, Build: buildMarkers})
+		// Call tokens belong to the control plane (tickets, agents): they
+		// are signed by the signaling server in this process, or with the
+		// shared signaling.secret when signaling runs elsewhere.
+		platform.RegisterMount(platform.Mount{Name: "call-tokens", Prefix: Prefix + "calls/", Role: platform.RoleControl, Build: buildCalls})
+		platform.RegisterMount(platform.Mount{Name: "customer-join", Prefix: Prefix + "tickets/", Role: platform.RoleControl, Build: buildCalls})
 	})
 }
 
@@ -79,8 +86,6 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 	servers.Store(p, srv)
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, http.StripPrefix(sc.BasePath, srv))
-	mux.HandleFunc("POST "+Prefix+"calls/{ticket}/tokens", func(w http.ResponseWriter, r *http.Request) { callTokens(w, r, p, srv) })
-	mux.HandleFunc("GET "+Prefix+"tickets/{ticket}/join", func(w http.ResponseWriter, r *http.Request) { customerJoin(w, r, p, srv) })
 	run := func(ctx context.Context) error {
 		done := make(chan struct{})
 		go func() { defer close(done); _ = sub.run(ctx) }()
@@ -89,6 +94,42 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 		return err
 	}
 	return mux, run, func() { servers.Delete(p); _ = srv.Close() }, nil
+}
+
+// errNoSigner: neither a signaling server in this process nor a shared
+// secret to sign its tokens with.
+var errNoSigner = errors.New("no signaling server in this process and no signaling.secret to sign join tokens with")
+
+// signer signs join tokens for the platform p.
+type signer func(signaling.Claims) (string, error)
+
+func signerFor(p *platform.Platform) signer {
+	return func(c signaling.Claims) (string, error) {
+		if v, ok := servers.Load(p); ok {
+			return v.(*signaling.Server).Token(c)
+		}
+		if p.Cfg.Signaling.Secret != "" {
+			return signaling.Sign([]byte(p.Cfg.Signaling.Secret), c)
+		}
+		return "", errNoSigner
+	}
+}
+
+func buildCalls(_ context.Context, p *platform.Platform) (http.Handler, func(context.Context) error, func(), error) {
+	sign := signerFor(p)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+Prefix+"calls/{ticket}/tokens", func(w http.ResponseWriter, r *http.Request) { callTokens(w, r, p, sign) })
+	mux.HandleFunc("GET "+Prefix+"tickets/{ticket}/join", func(w http.ResponseWriter, r *http.Request) { customerJoin(w, r, p, sign) })
+	return mux, nil, nil, nil
+}
+
+// fail answers an error of the token routes.
+func fail(w http.ResponseWriter, r *http.Request, p *platform.Platform, err error) {
+	if errors.Is(err, errNoSigner) {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	p.API.Fail(w, r, err)
 }
 
 // servers maps a platform to its mounted signaling server.
@@ -148,11 +189,7 @@ type CallTokens struct {
 // callTokens issues join tokens for a connected call to the agent who has
 // it: the room is the ticket (so the recording lands on the service
 // record), the tenant is the ticket's.
-func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, srv *signaling.Server) {
-	if p.API == nil || p.Engine == nil {
-		http.Error(w, "call tokens need the control role in this process", http.StatusServiceUnavailable)
-		return
-	}
+func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, sign signer) {
 	c, err := p.API.Authenticate(r, auth.PermAgentSelf)
 	if err != nil {
 		p.API.Fail(w, r, err)
@@ -170,12 +207,12 @@ func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, sr
 	}
 	exp := time.Now().Add(TokenTTL).Unix()
 	out := CallTokens{Room: t.ID, Expires: exp}
-	if out.AgentToken, err = srv.Token(signaling.Claims{Room: t.ID, Identity: c.User.ID, Role: signaling.RoleAgent, Tenant: t.TenantID,
+	if out.AgentToken, err = sign(signaling.Claims{Room: t.ID, Identity: c.User.ID, Role: signaling.RoleAgent, Tenant: t.TenantID,
 		Name: c.User.DisplayName, Expires: exp}); err == nil {
-		out.CustomerToken, err = srv.Token(customerClaims(t, exp))
+		out.CustomerToken, err = sign(customerClaims(t, exp))
 	}
 	if err != nil {
-		p.API.Fail(w, r, err)
+		fail(w, r, p, err)
 		return
 	}
 	base := pageBase(p, r)
@@ -219,11 +256,7 @@ type CustomerJoin struct {
 // customerJoin gives the customer, with the ticket token the queue entry
 // returned, its own join token once an agent has answered (409 before;
 // 404 for a wrong token or unknown ticket, as the queue routes answer).
-func customerJoin(w http.ResponseWriter, r *http.Request, p *platform.Platform, srv *signaling.Server) {
-	if p.API == nil || p.Engine == nil {
-		http.Error(w, "call tokens need the control role in this process", http.StatusServiceUnavailable)
-		return
-	}
+func customerJoin(w http.ResponseWriter, r *http.Request, p *platform.Platform, sign signer) {
 	id := r.PathValue("ticket")
 	if err := p.API.CheckTicketToken(r, id); err != nil {
 		p.API.Fail(w, r, err)
@@ -239,9 +272,9 @@ func customerJoin(w http.ResponseWriter, r *http.Request, p *platform.Platform, 
 		return
 	}
 	exp := time.Now().Add(TokenTTL).Unix()
-	tok, err := srv.Token(customerClaims(t, exp))
+	tok, err := sign(customerClaims(t, exp))
 	if err != nil {
-		p.API.Fail(w, r, err)
+		fail(w, r, p, err)
 		return
 	}
 	base := pageBase(p, r)
