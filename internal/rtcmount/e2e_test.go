@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ type env struct {
 	p    *platform.Platform
 	base string
 	dir  string
+	stop func() // stops the platform (idempotent; also at cleanup)
 }
 
 func testConfig(t *testing.T) config.Config {
@@ -73,18 +75,22 @@ func start(t *testing.T, cfg config.Config) *env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("platform run: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("platform run: %v", err)
+				}
+			case <-time.After(90 * time.Second):
+				t.Error("platform did not stop")
 			}
-		case <-time.After(90 * time.Second):
-			t.Error("platform did not stop")
-		}
-	})
-	return &env{t: t, p: p, base: p.URL(), dir: cfg.DataDir}
+		})
+	}
+	t.Cleanup(stop)
+	return &env{t: t, p: p, base: p.URL(), dir: cfg.DataDir, stop: stop}
 }
 
 func (e *env) call(method, path, tok string, body any, out any) int {
