@@ -292,7 +292,7 @@ func loopVideo(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path, cod
 		if err != nil {
 			return
 		}
-		next := func() ([]byte, error) { return nil, io.EOF }
+		var next func() ([]byte, error)
 		if codec == "VP8" {
 			r, _, err := ivfreader.NewWith(f)
 			if err != nil {
