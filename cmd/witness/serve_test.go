@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/witness-media/witness/internal/store/pgtest"
 	_ "modernc.org/sqlite"
 )
@@ -208,6 +210,18 @@ func TestServeRolesSplit(t *testing.T) {
 		t.Fatalf("join: %d %v", code, res)
 	}
 	rec := res["ticket"].(map[string]any)["id"].(string)
+	// The call flow is on the bus for processes of other roles.
+	nc, err := nats.Connect(natsURL)
+	must(t, err)
+	defer nc.Close()
+	evs, err := nc.SubscribeSync("witness.console.province.>")
+	must(t, err)
+	must(t, nc.Flush())
+	call(t, "POST", base+"/api/v1/queue/join", "", `{"tenant_id":"province","customer_id":"c2","channel":"app","business":"open"}`)
+	msg, err := evs.NextMsg(20 * time.Second)
+	if err != nil || msg.Subject != "witness.console.province.ticket.joined" || !strings.Contains(string(msg.Data), `"customer_id":"c2"`) {
+		t.Fatalf("console event on NATS: %v %v", err, msg)
+	}
 	media := filepath.Join(t.TempDir(), "call.mp4")
 	if b, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15:duration=2", "-f", "lavfi", "-i", "sine=duration=2",
 		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", media).CombinedOutput(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -211,6 +212,17 @@ func (p *Platform) startControl(ctx context.Context) error {
 	p.API = api.New(api.Options{DB: p.DB, Engine: p.Engine, Cipher: cipher, Jobs: p.Queue, Log: p.Log, SessionTTL: p.Cfg.Control.SessionTTL,
 		Registry: p.Reg, Ready: p.Bus.Ready})
 	rw = p.API.NewRecordWriter(10000)
+	// Console events go on the bus too, so processes of other roles (a
+	// signaling server in its own process) follow the call flow:
+	// witness.console.<tenant>.<kind>, e.g. witness.console.bank1.ticket.ringing.
+	rw.OnEvent = func(ev console.Event) {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return
+		}
+		// Publish only buffers; a slow or absent bus never blocks the engine.
+		_ = p.Bus.NC.Publish(EventSubject(ev), b)
+	}
 	if err := p.API.LoadTenants(ctx); err != nil {
 		return err
 	}
@@ -373,6 +385,12 @@ func (p *Platform) Close() {
 		p.closers[i]()
 	}
 	p.closers = nil
+}
+
+// EventSubject is the NATS subject a console event is published on.
+func EventSubject(ev console.Event) string {
+	t := strings.NewReplacer(".", "_", "*", "_", ">", "_", " ", "_").Replace(ev.TenantID)
+	return "witness.console." + t + "." + string(ev.Kind)
 }
 
 var idSeq atomic.Int64
