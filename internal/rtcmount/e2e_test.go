@@ -93,6 +93,15 @@ func start(t *testing.T, cfg config.Config) *env {
 	return &env{t: t, p: p, base: p.URL(), dir: cfg.DataDir, stop: stop}
 }
 
+// rtc is the platform's mounted signaling server.
+func (e *env) rtc() *signaling.Server {
+	v, ok := servers.Load(e.p)
+	if !ok {
+		e.t.Fatal("no signaling server mounted")
+	}
+	return v.(*signaling.Server)
+}
+
 func (e *env) call(method, path, tok string, body any, out any) int {
 	e.t.Helper()
 	var rd io.Reader
@@ -278,9 +287,15 @@ func TestLiveCallRecordedUploadedAndChecked(t *testing.T) {
 	c := joinAndPublish(t, ct.WSURL, ct.CustomerToken, "customer", ivfC, oggC)
 	// A few seconds of media both ways (RTP packets counted, not time).
 	waitFor(t, 60*time.Second, "media both ways", func() bool { return a.received.Load() > 300 && c.received.Load() > 300 })
+	// The agent ends the call in the console: the room closes with it
+	// (participants still connected), which finalises the recording.
+	if _, ok := e.rtc().Room(ticket); !ok {
+		t.Fatal("no room for the call")
+	}
+	e.must(e.call("POST", "/api/v1/agent/end", agent, map[string]string{"ticket_id": ticket}, nil), 200, "end call")
+	waitFor(t, 30*time.Second, "the call's room to close", func() bool { _, ok := e.rtc().Room(ticket); return !ok })
 	a.leave()
 	c.leave()
-	e.must(e.call("POST", "/api/v1/agent/end", agent, map[string]string{"ticket_id": ticket}, nil), 200, "end call")
 
 	// The record gets the uploaded recording and the QC verdict.
 	var rec store.Record

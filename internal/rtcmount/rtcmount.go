@@ -32,6 +32,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/witness-media/witness/console"
 	"github.com/witness-media/witness/internal/auth"
 	"github.com/witness-media/witness/internal/blob"
@@ -86,6 +88,24 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 	servers.Store(p, srv)
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, http.StripPrefix(sc.BasePath, srv))
+	// The room of a call ends with the call (agent or supervisor ends it
+	// in the console), so its recording is finalised at once. Console
+	// events come over NATS, so this works with split roles too.
+	endSub, err := p.Bus.NC.Subscribe("witness.console.*."+string(console.EvEnded), func(m *nats.Msg) {
+		var ev console.Event
+		if err := json.Unmarshal(m.Data, &ev); err != nil || ev.Ticket == nil {
+			return
+		}
+		go func() {
+			if srv.CloseRoom(ev.Ticket.ID, "call ended") {
+				p.Log.Info("call ended; room closed", "room", ev.Ticket.ID)
+			}
+		}()
+	})
+	if err != nil {
+		_ = srv.Close()
+		return nil, nil, nil, fmt.Errorf("rtc: subscribe to call events: %w", err)
+	}
 	run := func(ctx context.Context) error {
 		done := make(chan struct{})
 		go func() { defer close(done); _ = sub.run(ctx) }()
@@ -93,7 +113,7 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 		<-done
 		return err
 	}
-	return mux, run, func() { servers.Delete(p); _ = srv.Close() }, nil
+	return mux, run, func() { _ = endSub.Unsubscribe(); servers.Delete(p); _ = srv.Close() }, nil
 }
 
 // errNoSigner: neither a signaling server in this process nor a shared
