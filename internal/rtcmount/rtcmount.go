@@ -76,6 +76,11 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 		return nil, nil, nil, err
 	}
 	sc.BasePath = strings.TrimSuffix(Prefix, "/")
+	// Live analyzer events also go on the platform's bus
+	// (witness.events.<tenant>.<room>) for other services and plugins.
+	if p.Bus != nil {
+		sc.Analysis.NATS = p.Bus.NC
+	}
 	sub := &submitter{q: p.Queue, db: p.DB, blob: p.Blob, log: p.Log.With("component", "recording-jobs"), spool: sc.Recording.Dir}
 	sc.Recording.OnFinalized = sub.hook
 	// Hand-offs a previous run could not complete (bus down, crash) go
