@@ -27,7 +27,7 @@ type pubTrack struct {
 	muted        atomic.Bool
 
 	downs atomic.Pointer[[]*downTrack]
-	last  atomic.Int64 // unix nanos of the last packet of any layer (gap watchdog)
+	last  atomic.Int64           // unix nanos of the last packet of any layer (gap watchdog)
 	tap   atomic.Pointer[rtpTap] // the recorder's input, nil when not recorded
 
 	mu      sync.Mutex // guards layers, lastPLI
