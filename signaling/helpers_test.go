@@ -152,6 +152,8 @@ type peer struct {
 	mu   sync.Mutex
 	got  []*received
 	dir  string
+	// keepVideo overrides how many video packets are written to the file.
+	keepVideo int64
 }
 
 // join connects a participant that records every received track to a
@@ -200,6 +202,9 @@ func (p *peer) onTrack(tr *webrtc.TrackRemote, info signaling.TrackInfo) {
 		return
 	}
 	keep := keepPackets(r.kind) // written to the file; later ones only counted
+	if r.kind == "video" && p.keepVideo > 0 {
+		keep = p.keepVideo
+	}
 	n := 0
 	for {
 		pkt, _, err := tr.ReadRTP()
