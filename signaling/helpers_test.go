@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
@@ -142,6 +143,7 @@ type received struct {
 	mime    string
 	path    string
 	packets atomic.Int64
+	written atomic.Int64 // packets written to path, from the first keyframe on
 	last    atomic.Int64 // unix nanos of the last packet
 }
 
@@ -206,6 +208,11 @@ func (p *peer) onTrack(tr *webrtc.TrackRemote, info signaling.TrackInfo) {
 		keep = p.keepVideo
 	}
 	n := 0
+	// The writers drop everything before the first keyframe, so the kept
+	// packets are counted from there: a subscriber that joins mid-stream
+	// (or whose PLI is answered late on a loaded machine) must still get
+	// a decodable file.
+	started := r.kind != "video"
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
@@ -213,9 +220,13 @@ func (p *peer) onTrack(tr *webrtc.TrackRemote, info signaling.TrackInfo) {
 		}
 		r.packets.Add(1)
 		r.last.Store(time.Now().UnixNano())
-		if int64(n) < keep {
+		if !started {
+			started = isKeyframeStart(r.mime, pkt.Payload)
+		}
+		if started && int64(n) < keep {
 			_ = w.WriteRTP(pkt)
 			n++
+			r.written.Store(int64(n))
 			if int64(n) == keep {
 				_ = w.Close()
 			}
@@ -473,7 +484,7 @@ func checkMedia(t testing.TB, p *peer, id string, s source, video, audio bool) {
 	for _, kind := range kinds {
 		waitFor(t, 30*time.Second, fmt.Sprintf("%s to receive %d %s packets from %s", p.name, keepPackets(kind)+1, kind, s.Name), func() bool {
 			r := p.from(id, kind)
-			return r != nil && r.packets.Load() > keepPackets(kind)
+			return r != nil && r.packets.Load() > keepPackets(kind) && r.written.Load() >= keepPackets(kind)
 		})
 		r := p.from(id, kind)
 		if kind == "video" {
@@ -518,4 +529,34 @@ func near(got [3]float64, want [3]uint8, tol float64) bool {
 		}
 	}
 	return true
+}
+
+// isKeyframeStart reports whether an RTP payload starts a keyframe.
+func isKeyframeStart(mime string, b []byte) bool {
+	switch strings.ToLower(mime) {
+	case "video/vp8":
+		var d codecs.VP8Packet
+		payload, err := d.Unmarshal(b)
+		// Start of partition 0 with the P bit clear (RFC 7741 section 4.3).
+		return err == nil && d.S == 1 && d.PID == 0 && len(payload) > 0 && payload[0]&0x01 == 0
+	case "video/h264":
+		if len(b) < 2 {
+			return false
+		}
+		switch t := b[0] & 0x1F; t {
+		case 5, 7:
+			return true
+		case 24: // STAP-A: look at each aggregated unit
+			for i := 1; i+2 < len(b); {
+				size := int(b[i])<<8 | int(b[i+1])
+				if i+2 < len(b) && (b[i+2]&0x1F == 5 || b[i+2]&0x1F == 7) {
+					return true
+				}
+				i += 2 + size
+			}
+		case 28: // FU-A: the start fragment of an IDR
+			return b[1]&0x80 != 0 && b[1]&0x1F == 5
+		}
+	}
+	return false
 }

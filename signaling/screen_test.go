@@ -34,7 +34,7 @@ func TestScreenShare(t *testing.T) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		for _, r := range c.got {
-			if r.info.Source == signaling.SourceScreen && r.packets.Load() > keepPackets("video") {
+			if r.info.Source == signaling.SourceScreen && r.written.Load() >= keepPackets("video") {
 				got = r
 			}
 		}
