@@ -1,0 +1,91 @@
+import { useEffect, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
+import { Alert, Button, Card, Form, Input, Result, Space, Statistic, Typography } from 'antd';
+import { api } from '../api';
+import { useT } from '../i18n';
+
+type Pos = { ticket_id: string; state: string; position: number; queue_length: number; estimated_wait_ns: number };
+type Joined = { id: string; token: string };
+
+// The customer's mobile (H5) page: join the queue, live position and wait
+// from the ticket's server-sent events, leave. Query: ?tenant=&business=
+// (&customer=). The ticket survives a reload of the tab.
+export default function Customer({ extra }: { extra: React.ReactNode }) {
+  const t = useT();
+  const [q] = useSearchParams();
+  const tenant = q.get('tenant') || 'province';
+  const [ticket, setTicket] = useState<Joined | null>(() => { try { return JSON.parse(sessionStorage.getItem('witness.ticket') || 'null'); } catch { return null; } });
+  const [pos, setPos] = useState<Pos | null>(null);
+  const [final, setFinal] = useState('');
+  const [err, setErr] = useState('');
+  const [busy, setBusy] = useState(false);
+  const es = useRef<EventSource | null>(null);
+
+  const stopStream = () => { es.current?.close(); es.current = null; };
+  useEffect(() => {
+    if (!ticket) return;
+    const src = new EventSource(`/api/v1/queue/tickets/${encodeURIComponent(ticket.id)}/events?token=${encodeURIComponent(ticket.token)}`);
+    es.current = src;
+    src.addEventListener('position', (e) => {
+      const p: Pos = JSON.parse((e as MessageEvent).data);
+      setPos(p);
+      if (p.state === 'left' || p.state === 'ended' || p.state === 'timeout') { setFinal(p.state); src.close(); }
+    });
+    src.addEventListener('gone', () => { src.close(); setFinal((f) => f || 'ended'); });
+    return () => src.close();
+  }, [ticket]);
+
+  const join = async (v: { customer: string; business: string }) => {
+    setBusy(true); setErr(''); setFinal('');
+    try {
+      const r = await api('POST', '/api/v1/queue/join', { tenant_id: tenant, customer_id: v.customer, channel: 'h5', business: v.business }, '');
+      const j = { id: r.ticket.id, token: r.token };
+      sessionStorage.setItem('witness.ticket', JSON.stringify(j));
+      setPos(r.position); setTicket(j);
+    } catch (e: any) { setErr(e.message); }
+    setBusy(false);
+  };
+  const leave = async () => {
+    if (!ticket) return;
+    setBusy(true);
+    stopStream();
+    try { await api('POST', `/api/v1/queue/tickets/${encodeURIComponent(ticket.id)}/leave?token=${encodeURIComponent(ticket.token)}`, undefined, ''); setFinal('left'); }
+    catch (e: any) { setErr(e.message); }
+    sessionStorage.removeItem('witness.ticket');
+    setBusy(false);
+  };
+  const reset = () => { stopStream(); sessionStorage.removeItem('witness.ticket'); setTicket(null); setPos(null); setFinal(''); };
+
+  const wait = pos ? Math.round(pos.estimated_wait_ns / 1e9) : 0;
+  return (
+    <main style={{ maxWidth: 480, margin: '0 auto', padding: 12, minHeight: '100vh', background: '#f5f7fa' }}>
+      <Space style={{ width: '100%', justifyContent: 'space-between', marginBottom: 12 }}>
+        <Typography.Title level={1} style={{ fontSize: 20, margin: 0 }}>{t('appName')}</Typography.Title>
+        {extra}
+      </Space>
+      {err && <Alert type="error" showIcon message={err} style={{ marginBottom: 12 }} role="alert" />}
+      {!ticket && (
+        <Card>
+          <Form layout="vertical" onFinish={join} requiredMark={false} initialValues={{ business: q.get('business') || 'open', customer: q.get('customer') || '' }}>
+            <Form.Item label={t('customerId')} name="customer" rules={[{ required: true, message: t('required') }]}><Input autoComplete="off" /></Form.Item>
+            <Form.Item label={t('business')} name="business" rules={[{ required: true, message: t('required') }]}><Input /></Form.Item>
+            <Button type="primary" htmlType="submit" size="large" block loading={busy}>{t('joinQueue')}</Button>
+          </Form>
+        </Card>
+      )}
+      {ticket && !final && (
+        <Card data-testid="queue-card">
+          {pos?.state === 'ringing' && <Alert type="info" message={t('ringing')} style={{ marginBottom: 12 }} />}
+          {pos?.state === 'connected' && <Alert type="success" message={t('connected')} style={{ marginBottom: 12 }} />}
+          <Space size="large" wrap style={{ width: '100%', justifyContent: 'space-around' }} aria-live="polite">
+            <Statistic title={t('yourPosition')} value={pos?.position ?? '-'} valueStyle={{ fontSize: 40 }} data-testid="position" />
+            <Statistic title={t('queueLength')} value={pos?.queue_length ?? '-'} />
+            <Statistic title={t('estWait')} value={wait} suffix={t('seconds')} />
+          </Space>
+          <Button danger size="large" block style={{ marginTop: 16 }} onClick={leave} loading={busy}>{t('leaveQueue')}</Button>
+        </Card>
+      )}
+      {final && <Result status={final === 'ended' ? 'success' : 'info'} title={t(final)} extra={<Button onClick={reset}>{t('joinQueue')}</Button>} />}
+    </main>
+  );
+}

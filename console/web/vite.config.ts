@@ -1,0 +1,14 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 2500,
+  },
+  server: {
+    proxy: { '/api': 'http://127.0.0.1:8080', '/rtc': { target: 'http://127.0.0.1:8080', ws: true } },
+  },
+});
