@@ -37,7 +37,7 @@ const dict: Record<string, [string, string]> = {
   leaveQueue: ['离开队列', 'Leave the queue'],
   business: ['办理业务', 'Business'],
   customerId: ['客户编号', 'Customer ID'],
-  yourPosition: ['您前面还有', 'Your position'],
+  yourPosition: ['当前排位', 'Your place in line'],
   queueLength: ['队列人数', 'Queue length'],
   estWait: ['预计等待', 'Estimated wait'],
   seconds: ['秒', 's'],
@@ -66,6 +66,7 @@ const dict: Record<string, [string, string]> = {
   agent: ['坐席', 'Agent'],
   channel: ['渠道', 'Channel'],
   status: ['状态', 'Status'],
+  dates: ['日期', 'Dates'],
   from: ['开始时间', 'From'],
   to: ['结束时间', 'To'],
   id: ['流水号', 'Serial'],
@@ -81,6 +82,7 @@ const dict: Record<string, [string, string]> = {
   back: ['返回', 'Back'],
   detail: ['详情', 'Detail'],
   error: ['出错了', 'Error'],
+  noAccess: ['此账号无权访问该页面', 'This account cannot use this page'],
 };
 
 export const LangContext = createContext<{ lang: Lang; setLang: (l: Lang) => void }>({ lang: 'zh', setLang: () => {} });

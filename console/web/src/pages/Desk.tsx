@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Alert, Button, Card, Col, Form, Input, List, Modal, Row, Select, Space, Tag, Typography } from 'antd';
 import { api, sse } from '../api';
 import { stateNames, useStateName, useT } from '../i18n';
+import { useMe } from '../me';
 
 type Ticket = { id: string; customer_id: string; business: string; queue: string; state: string; agent_id?: string };
 type Ev = { kind: string; ticket?: Ticket; change?: { agent_id: string; to: string } };
@@ -29,7 +30,7 @@ const settable = ['idle', 'busy', 'break', 'meeting', 'meal', 'paused', 'signed_
 export default function Desk() {
   const t = useT();
   const sn = useStateName();
-  const [me, setMe] = useState<{ id: string; tenant_id: string } | null>(null);
+  const me = useMe();
   const [state, setState] = useState('signed_out');
   const [ringing, setRinging] = useState<Ticket | null>(null);
   const [call, setCall] = useState<Ticket | null>(null);
@@ -43,9 +44,6 @@ export default function Desk() {
   const client = useRef<any>(null);
   const stream = useRef<MediaStream | null>(null);
 
-  useEffect(() => {
-    api('GET', '/api/v1/me').then((r) => setMe(r.user)).catch((e) => setErr(e.message));
-  }, []);
   useEffect(() => {
     if (!me) return;
     const ac = new AbortController();

@@ -3,6 +3,7 @@ import { useLocation, useNavigate } from 'react-router-dom';
 import { Alert, Button, Card, Form, Input, Space, Typography } from 'antd';
 import { api, setToken } from '../api';
 import { useT } from '../i18n';
+import { home } from '../me';
 
 // Sign-in; a first sign-in (must_change_password) must set a new password
 // before anything else is allowed.
@@ -12,15 +13,16 @@ export default function Login({ extra }: { extra: React.ReactNode }) {
   const loc = useLocation();
   const [err, setErr] = useState('');
   const [busy, setBusy] = useState(false);
-  const [change, setChange] = useState<{ token: string; old: string } | null>(null);
-  const dest = (loc.state as any)?.from || '/dashboard';
+  const [change, setChange] = useState<{ token: string; old: string; role: string } | null>(null);
+  const from: string | undefined = (loc.state as any)?.from;
+  const dest = (role: string) => (from && from !== '/' ? from : home(role));
 
   const login = async (v: { username: string; password: string; totp?: string }) => {
     setBusy(true); setErr('');
     try {
       const r = await api('POST', '/api/v1/auth/login', { username: v.username, password: v.password, totp: v.totp || undefined }, '');
-      if (r.must_change_password) setChange({ token: r.token, old: v.password });
-      else { setToken(r.token); nav(dest, { replace: true }); }
+      if (r.must_change_password) setChange({ token: r.token, old: v.password, role: r.user.role });
+      else { setToken(r.token); nav(dest(r.user.role), { replace: true }); }
     } catch (e: any) { setErr(t('loginFailed') + ': ' + e.message); }
     setBusy(false);
   };
@@ -29,7 +31,7 @@ export default function Login({ extra }: { extra: React.ReactNode }) {
     try {
       await api('POST', '/api/v1/me/password', { old: change!.old, new: v.password }, change!.token);
       setToken(change!.token);
-      nav(dest, { replace: true });
+      nav(dest(change!.role), { replace: true });
     } catch (e: any) { setErr(e.message); }
     setBusy(false);
   };

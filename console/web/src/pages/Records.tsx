@@ -37,7 +37,7 @@ export default function Records() {
         <Form.Item label={t('business')} name="business"><Input style={{ width: 120 }} /></Form.Item>
         <Form.Item label={t('channel')} name="channel"><Select allowClear style={{ width: 100 }} aria-label={t('channel')} options={channels.map((c) => ({ value: c, label: c }))} /></Form.Item>
         <Form.Item label={t('status')} name="status"><Select allowClear style={{ width: 120 }} aria-label={t('status')} options={statuses.map((c) => ({ value: c, label: c }))} /></Form.Item>
-        <Form.Item label={t('from') + ' / ' + t('to')} name="range"><DatePicker.RangePicker /></Form.Item>
+        <Form.Item label={t('dates')} name="range"><DatePicker.RangePicker style={{ width: 240 }} /></Form.Item>
         <Button type="primary" htmlType="submit">{t('search')}</Button>
       </Form>
       <Table rowKey="id" size="small" loading={loading} dataSource={rows} scroll={{ x: 900 }} pagination={{ pageSize: 20 }}
