@@ -211,4 +211,3 @@ func TestBrowser(t *testing.T) {
 	}
 	t.Logf("%d screenshots in %s", len(res.Screenshots), shots)
 }
-
