@@ -18,6 +18,7 @@ import (
 	web "github.com/witness-media/witness/console/web"
 	"github.com/witness-media/witness/internal/config"
 	"github.com/witness-media/witness/internal/platform"
+	"github.com/witness-media/witness/internal/rtcmount"
 )
 
 // TestHandler: files by name, the SPA fallback for client routes, a 404
@@ -64,11 +65,17 @@ func TestHandler(t *testing.T) {
 func start(t *testing.T) *platform.Platform {
 	t.Helper()
 	web.Register()
+	rtcmount.Register() // the desk's calls: /rtc/ and the call tokens
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Log.Level = "warn"
 	cfg.Control.Listen = "127.0.0.1:0"
 	cfg.Control.NATSListen = "127.0.0.1:0"
+	cfg.Signaling.Loopback = true
+	cfg.Signaling.IPs = "127.0.0.1"
+	rc := &cfg.Signaling.Recording
+	rc.Width, rc.Height, rc.FPS, rc.Bitrate = 320, 180, 10, 300
+	rc.PerParticipant, rc.ScreenshotInterval = false, 0
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -96,12 +103,13 @@ func start(t *testing.T) *platform.Platform {
 }
 
 type e2eResult struct {
-	OK             bool     `json:"ok"`
-	Steps          []string `json:"steps"`
-	Errors         []string `json:"errors"`
-	Screenshots    []string `json:"screenshots"`
-	Ticket         string   `json:"ticket"`
-	QueueBarPixels int      `json:"queueBarPixels"`
+	OK             bool                        `json:"ok"`
+	Steps          []string                    `json:"steps"`
+	Errors         []string                    `json:"errors"`
+	Screenshots    []string                    `json:"screenshots"`
+	Ticket         string                      `json:"ticket"`
+	QueueBarPixels int                         `json:"queueBarPixels"`
+	DeskVideo      struct{ Width, Height int } `json:"deskVideo"`
 }
 
 // TestBrowser drives headless Chromium through e2e/run.mjs against a real
@@ -172,15 +180,30 @@ func TestBrowser(t *testing.T) {
 		_ = json.NewDecoder(r.Body).Decode(&m)
 		return r.StatusCode, m
 	}
-	if code, m := login(newPW); code != 200 || m["must_change_password"] != false {
-		t.Errorf("new password: %d %v", code, m)
+	code, m := login(newPW)
+	if code != 200 || m["must_change_password"] != false {
+		t.Fatalf("new password: %d %v", code, m)
 	}
 	if code, _ := login(first); code == 200 {
 		t.Error("the first password still works after the change")
 	}
-	tk, ok := p.Engine.Ticket(res.Ticket)
-	if ok && tk.State != "left" {
-		t.Errorf("ticket %s is %s after the customer left", res.Ticket, tk.State)
+	if _, ok := p.Engine.Ticket(res.Ticket); ok {
+		t.Errorf("ticket %s still live after the agent hung up", res.Ticket)
+	}
+	req, _ := http.NewRequest("GET", p.URL()+"/api/v1/records/"+res.Ticket, nil)
+	req.Header.Set("Authorization", "Bearer "+m["token"].(string))
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ Status, AgentID string }
+	_ = json.NewDecoder(r.Body).Decode(&rec)
+	r.Body.Close()
+	if r.StatusCode != 200 || rec.Status != "ended" {
+		t.Errorf("record %s: %d %+v, want status ended", res.Ticket, r.StatusCode, rec)
+	}
+	if res.DeskVideo.Width <= 0 {
+		t.Errorf("desk video %+v", res.DeskVideo)
 	}
 	if res.QueueBarPixels <= 0 {
 		t.Errorf("queue bar pixels %d", res.QueueBarPixels)

@@ -135,10 +135,46 @@ try {
   await both(apage, 'desk');
   out.agentPage = true;
 
-  // 5. Customer leaves.
+  // 5. The agent goes idle and is rung for the waiting customer, answers;
+  // the desk joins the room with its tokens. The customer's side of the
+  // room is the signaling test page with the customer token (the H5 page
+  // has no way to get it from the API yet): both must play video.
+  await apage.getByRole('combobox', { name: '状态' }).click();
+  await apage.locator('.ant-select-item-option').filter({ hasText: '空闲' }).click();
+  await apage.getByTestId('answer').waitFor();
+  step('agent rung');
+  await shot(apage, 'desk-ringing-desktop');
+  await apage.getByTestId('answer').click();
+  await apage.getByTestId('call-view').waitFor();
+  await cpage.getByText('坐席已接入，正在连接视频…').waitFor();
+  step('answered: desk call view, customer page says connected');
+  const tokens = await api('POST', `/rtc/calls/${encodeURIComponent(ticket)}/tokens`, undefined, atok);
+  const rpage = await cctx.newPage();
+  watch(rpage, 'room-customer');
+  await rpage.goto(tokens.customer_url);
+  await apage.waitForFunction(() => { const v = document.querySelector('[data-testid="remote-video"]'); return v && v.videoWidth > 0 && v.currentTime > 0.5; }, null, { timeout: 60000 });
+  await rpage.waitForFunction(() => window.witnessState && window.witnessState.remoteVideoPlaying, null, { timeout: 60000 });
+  out.deskVideo = await apage.evaluate(() => { const v = document.querySelector('[data-testid="remote-video"]'); return { width: v.videoWidth, height: v.videoHeight }; });
+  step(`both sides play video (desk sees ${out.deskVideo.width}x${out.deskVideo.height})`);
+  await apage.getByRole('button', { name: '静音' }).click();
+  await apage.getByRole('button', { name: '取消静音' }).waitFor();
+  await apage.getByRole('button', { name: '关闭摄像头' }).click();
+  await apage.getByRole('button', { name: '打开摄像头' }).waitFor();
+  await both(apage, 'desk-call');
+  await apage.getByRole('button', { name: '挂断' }).click();
+  await apage.getByTestId('call-view').waitFor({ state: 'detached' });
+  await cpage.getByText('服务已结束').waitFor();
+  step('hung up: the customer page shows the end');
+  await rpage.close();
+
+  // 6. A second customer joins and leaves.
+  await cpage.getByRole('button', { name: '开始排队' }).click();
+  await cpage.getByLabel('客户编号').fill('e2e-customer-2');
+  await cpage.getByRole('button', { name: '开始排队' }).click();
+  await cpage.getByTestId('queue-card').waitFor();
   await cpage.getByRole('button', { name: '离开队列' }).click();
   await cpage.getByText('您已离开队列').waitFor();
-  step('customer left');
+  step('second customer joined and left');
   out.ticket = ticket;
   await actx.close();
   await cctx.close();
