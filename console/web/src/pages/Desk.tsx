@@ -116,7 +116,7 @@ export default function Desk() {
               </Form>
               <label>
                 <span style={{ marginRight: 8 }}>{t('state')}</span>
-                <Select aria-label={t('state')} style={{ width: 140 }} value={settable.includes(state) ? state : undefined} placeholder={sn(state)}
+                <Select aria-label={t('state')} style={{ width: 140 }} value={settable.includes(state) ? state : null} placeholder={sn(state)}
                   onChange={setAgentState} options={settable.filter((s) => stateNames[s]).map((s) => ({ value: s, label: sn(s) }))} />
               </label>
             </Space>
