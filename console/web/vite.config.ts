@@ -6,7 +6,12 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    chunkSizeWarningLimit: 2500,
+    chunkSizeWarningLimit: 1500,
+    rollupOptions: {
+      output: {
+        manualChunks: (id) => (id.includes('node_modules/echarts') || id.includes('node_modules/zrender') ? 'echarts' : id.includes('node_modules/') ? 'vendor' : undefined),
+      },
+    },
   },
   server: {
     proxy: { '/api': 'http://127.0.0.1:8080', '/rtc': { target: 'http://127.0.0.1:8080', ws: true } },

@@ -167,6 +167,13 @@ try {
   step('hung up: the customer page shows the end');
   await rpage.close();
 
+  // The ended call's record, from the admin's records page.
+  await page.goto(base + '/records/' + encodeURIComponent(ticket));
+  await page.getByTestId('record-detail').waitFor();
+  await page.locator('.ant-descriptions-item-content').filter({ hasText: /^ended$/ }).waitFor();
+  step('record detail shows the ended call');
+  await both(page, 'record-detail');
+
   // 6. A second customer joins and leaves.
   await cpage.getByRole('button', { name: '开始排队' }).click();
   await cpage.getByLabel('客户编号').fill('e2e-customer-2');

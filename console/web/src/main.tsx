@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, Route, Routes, useLocation, useNavigate, Link } from 'react-router-dom';
 import { ConfigProvider, Layout, Menu, Button, Space, Spin, Typography, Result } from 'antd';
@@ -8,11 +8,13 @@ import enUS from 'antd/locale/en_US';
 import { Lang, LangContext, useT } from './i18n';
 import { token, setToken, api } from './api';
 import Login from './pages/Login';
-import Dashboard from './pages/Dashboard';
 import Customer from './pages/Customer';
-import Desk from './pages/Desk';
-import Records from './pages/Records';
-import RecordDetail from './pages/RecordDetail';
+
+// Pages behind sign-in load on demand (ECharts only with the dashboard).
+const Dashboard = lazy(() => import('./pages/Dashboard'));
+const Desk = lazy(() => import('./pages/Desk'));
+const Records = lazy(() => import('./pages/Records'));
+const RecordDetail = lazy(() => import('./pages/RecordDetail'));
 
 function LangSwitch() {
   const t = useT();
@@ -56,7 +58,8 @@ function Shell({ children, need }: { children: React.ReactNode; need?: (role?: s
           </Space>
         </Layout.Header>
         <Layout.Content style={{ padding: 16 }}>
-          {need && !need(me.role) ? <Result status="403" title={t('noAccess')} extra={<Link to={home(me.role)}>{t('back')}</Link>} /> : children}
+          {need && !need(me.role) ? <Result status="403" title={t('noAccess')} extra={<Link to={home(me.role)}>{t('back')}</Link>} />
+            : <Suspense fallback={<Spin style={{ display: 'block', marginTop: 80 }} />}>{children}</Suspense>}
         </Layout.Content>
       </Layout>
     </MeContext.Provider>
