@@ -111,7 +111,7 @@ export default function Desk() {
           <Card title={t('desk')} extra={<Tag color={state === 'idle' ? 'green' : state === 'in_call' ? 'blue' : 'default'} data-testid="agent-state">{sn(state)}</Tag>}>
             <Space wrap align="end">
               <Form layout="inline" onFinish={signIn} initialValues={{ queues: '' }}>
-                <Form.Item label={t('queues')} name="queues"><Input style={{ width: 200 }} /></Form.Item>
+                <Form.Item label={t('queues')} name="queues"><Input style={{ width: 150 }} /></Form.Item>
                 <Button htmlType="submit">{t('signIn')}</Button>
               </Form>
               <label>
