@@ -29,6 +29,9 @@ hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 export WITNESS_SIGNALING_SECRET=bench-secret-0123456789
 export WITNESS_SIGNALING_LOOPBACK=true WITNESS_SIGNALING_IPS=127.0.0.1 WITNESS_SIGNALING_RECORDING_ENABLED=false
+# Forwarding only: no recording and no live analysis (each has its own cost:
+# bench/mix.sh, bench/analyze.sh).
+export WITNESS_ANALYZERS_PROFILE=off
 export WITNESS_DATA_DIR="$tmp/data" WITNESS_LOG_LEVEL=error
 printf "%-6s %-12s %-12s %-12s %-12s %-14s %-14s\n" calls sfu_cpu_core sfu_cpu_mach load_cpu_core video_loss_% audio_loss_% video_Mbps/str
 for n in "${ns[@]}"; do

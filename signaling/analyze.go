@@ -136,8 +136,12 @@ func DefaultProfile() *analyzers.Profile {
 }
 
 // AnalysisFrom reads the analyzers section of the configuration: the
-// profile file, or DefaultProfile.
+// profile file, DefaultProfile when it is empty, no live analysis when it
+// is "off".
 func AnalysisFrom(c config.Config) (AnalysisConfig, error) {
+	if c.Analyzers.Profile == "off" {
+		return AnalysisConfig{}, nil
+	}
 	if c.Analyzers.Profile == "" {
 		return AnalysisConfig{Profile: DefaultProfile()}, nil
 	}

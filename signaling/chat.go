@@ -277,8 +277,17 @@ func (r *room) fileChunk(p *participant, ref string, c *FileChunk) {
 		r.replyErr(p, ref, CodeInvalid, "sha256 mismatch: file discarded")
 		return
 	}
-	if err := x.f.Close(); err == nil {
+	err = x.f.Close()
+	if err == nil {
 		err = os.Rename(x.path+".part", x.path)
+	}
+	if err != nil {
+		// The received bytes stay in the .part file; the sender is told.
+		r.log.Error("file not stored", "file", x.ID, "err", err)
+		x.State = "cancelled"
+		r.event("file_cancelled", p, map[string]any{"file": x.ID, "reason": err.Error()})
+		r.replyErr(p, ref, CodeInternal, "file not stored: "+err.Error())
+		return
 	}
 	x.State, x.SHA256 = "done", sum
 	x.URL = fmt.Sprintf("%s/api/files/%s/%s", r.s.cfg.BasePath, r.id, x.ID)

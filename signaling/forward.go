@@ -27,6 +27,7 @@ type pubTrack struct {
 	muted        atomic.Bool
 
 	downs atomic.Pointer[[]*downTrack]
+	last  atomic.Int64           // unix nanos of the last packet of any layer (gap watchdog)
 	tap   atomic.Pointer[rtpTap] // the recorder's input, nil when not recorded
 	atap  atomic.Pointer[rtpTap] // the live analysis decoder's input (analyze.go)
 
@@ -273,6 +274,7 @@ func (r *room) subscribe(q *participant, t *pubTrack) {
 // forward sends one packet of one layer to every subscriber (and the
 // recorder). Called by that layer's reader goroutine only.
 func (t *pubTrack) forward(l *layer, pkt *rtp.Packet) {
+	t.last.Store(time.Now().UnixNano())
 	l.st.packets.Add(1)
 	l.st.bytes.Add(uint64(len(pkt.Payload) + 12))
 	key := false

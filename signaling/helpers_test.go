@@ -152,6 +152,8 @@ type peer struct {
 	mu   sync.Mutex
 	got  []*received
 	dir  string
+	// keepVideo overrides how many video packets are written to the file.
+	keepVideo int64
 }
 
 // join connects a participant that records every received track to a
@@ -200,6 +202,9 @@ func (p *peer) onTrack(tr *webrtc.TrackRemote, info signaling.TrackInfo) {
 		return
 	}
 	keep := keepPackets(r.kind) // written to the file; later ones only counted
+	if r.kind == "video" && p.keepVideo > 0 {
+		keep = p.keepVideo
+	}
 	n := 0
 	for {
 		pkt, _, err := tr.ReadRTP()
@@ -292,7 +297,7 @@ func loopVideo(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path, cod
 		if err != nil {
 			return
 		}
-		next := func() ([]byte, error) { return nil, io.EOF }
+		var next func() ([]byte, error)
 		if codec == "VP8" {
 			r, _, err := ivfreader.NewWith(f)
 			if err != nil {

@@ -456,6 +456,7 @@ func (rec *recorder) trackAdded(t *pubTrack) {
 		}
 	}})
 	rec.tapped[t.id] = t
+	t.last.Store(time.Now().UnixNano())
 	for _, set := range targets {
 		set(t.muted.Load())
 	}
@@ -509,6 +510,35 @@ func (rec *recorder) muted(p *participant, kind string, on bool) {
 	}
 	rec.setter(rec.mix, role, kind)(on)
 	rec.mix.AddMarker("participant."+map[bool]string{true: "muted", false: "unmuted"}[on], map[string]any{"participant": p.id, "identity": p.identity, "kind": kind, "role": role})
+}
+
+// Gap watchdog: a recorded camera that sends nothing for gapAfter opens a
+// gap; its first packets close it. Media silence, not ICE state, is what
+// the recording shows: it matches the interruption itself.
+const (
+	gapCheck = 250 * time.Millisecond
+	gapAfter = 700 * time.Millisecond
+)
+
+func (rec *recorder) checkGaps() {
+	now := time.Now().UnixNano()
+	for _, t := range rec.tapped {
+		if t.kind != "video" || t.source != SourceCamera {
+			continue
+		}
+		role := rec.slots[t.owner.id]
+		if role == "" {
+			continue
+		}
+		age := time.Duration(now - t.last.Load())
+		_, open := rec.gaps[role]
+		switch {
+		case !open && age > gapAfter:
+			rec.gap(t.owner, true)
+		case open && age < gapCheck:
+			rec.gap(t.owner, false)
+		}
+	}
 }
 
 // gap marks a participant's network interruption on the recording: its

@@ -108,6 +108,8 @@ func (r *room) run() {
 	defer close(r.quit)
 	tick := time.NewTicker(r.s.cfg.StatsInterval)
 	defer tick.Stop()
+	gapTick := time.NewTicker(gapCheck)
+	defer gapTick.Stop()
 	r.event("room_created", nil, nil)
 	if r.s.cfg.Recording.Auto {
 		r.startRecording(nil)
@@ -118,6 +120,10 @@ func (r *room) run() {
 			fn()
 		case <-tick.C:
 			r.collectStats()
+		case <-gapTick.C:
+			if r.rec != nil {
+				r.rec.checkGaps()
+			}
 		}
 	}
 	// Ops posted after the end (pion callbacks of closed connections) are
@@ -343,11 +349,6 @@ func (r *room) markAway(p *participant, why string) {
 			r.broadcast(p, p, TParticipant, p.info())
 		}
 	}
-	// Only a media interruption is a gap in the recording: a lost
-	// WebSocket alone leaves the media connections running.
-	if r.rec != nil && why != "signaling" {
-		r.rec.gap(p, true)
-	}
 }
 
 func (r *room) markBack(p *participant, why string) {
@@ -357,9 +358,6 @@ func (r *room) markBack(p *participant, why string) {
 		if !p.hidden {
 			r.broadcast(p, p, TParticipant, p.info())
 		}
-	}
-	if r.rec != nil {
-		r.rec.gap(p, false)
 	}
 }
 

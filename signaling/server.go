@@ -284,6 +284,18 @@ func (s *Server) room(id, tenant string, create bool) *room {
 	return r
 }
 
+// CloseRoom ends a room now (participants disconnected with reason, the
+// recording finalised, hooks run) and reports whether it existed: the
+// control plane closes a call's room when the call ends.
+func (s *Server) CloseRoom(id, reason string) bool {
+	r := s.room(id, "", false)
+	if r == nil {
+		return false
+	}
+	r.close(reason)
+	return true
+}
+
 // Room returns a snapshot of a room's state (tests, API), or false.
 func (s *Server) Room(id string) (RoomInfo, bool) {
 	r := s.room(id, "", false)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/witness-media/witness/internal/platform"
 	"github.com/witness-media/witness/internal/rtcmount"
@@ -26,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	database := fs.String("database", "", "sqlite:PATH or postgres://... (default control.database)")
 	natsURL := fs.String("nats", "", "NATS cluster URL (default control.nats_url; empty runs one in-process)")
 	natsListen := fs.String("nats-listen", "", "in-process NATS client address (default control.nats_listen)")
+	testCall := fs.Bool("test-call", false, "print agent and customer page links (with 12h tokens) for a test room of the root tenant")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -62,6 +64,15 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  agent    %s%sagent.html#token=...\n  customer %s%scustomer.html#token=...\n"+
 			"           (tokens: POST %s%scalls/{ticket}/tokens as the agent who answered; WebSocket %s%sws)\n",
 			u, rtcmount.Prefix, u, rtcmount.Prefix, u, rtcmount.Prefix, strings.Replace(u, "http", "ws", 1), rtcmount.Prefix)
+		fmt.Fprintf(stdout, "  rooms    recordings spooled in %s, then uploaded and checked\n", cfg.SignalingDir())
+		if *testCall {
+			a, c, err := rtcmount.TestCall(p, "", 12*time.Hour)
+			if err != nil {
+				p.Close()
+				return err
+			}
+			fmt.Fprintf(stdout, "  test call (agent):    %s\n  test call (customer): %s\n", a, c)
+		}
 	}
 	if p.API != nil {
 		fmt.Fprintf(stdout, "  markers  %s%srecordings/{record}/markers\n", u, rtcmount.MarkersPrefix)

@@ -39,3 +39,9 @@ func (s *Server) Authenticate(r *http.Request, perm auth.Perm) (*Caller, error) 
 // Fail writes err as the API does (status from the sentinel in its chain,
 // JSON body, internal errors logged and not shown).
 func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) }
+
+// CheckTicketToken checks a customer's ticket token (?token= or
+// X-Ticket-Token) for ticketID; a mismatch reads as an unknown ticket.
+func (s *Server) CheckTicketToken(r *http.Request, ticketID string) error {
+	return s.checkTicketToken(r, ticketID)
+}

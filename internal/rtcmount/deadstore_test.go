@@ -161,3 +161,58 @@ func TestDeadObjectStoreKeepsAndRetries(t *testing.T) {
 	}
 	t.Logf("upload dead-lettered %d time(s) while the store was down, then verified after the redrive; QC %s", dead, rec.QCVerdict)
 }
+
+// TestCrashLeftPartIsFinalised: a room recording a crash left as
+// ROOM_NNN.mp4.part in the spool is finalised at the next start: renamed,
+// uploaded (verified), quality-checked and linked to its service record,
+// under the record's tenant.
+func TestCrashLeftPartIsFinalised(t *testing.T) {
+	needFFmpeg(t)
+	cfg := testConfig(t)
+	e := start(t, cfg)
+	admin := e.login("admin", e.p.FirstAdminPassword())
+	e.must(e.call("PUT", "/api/v1/tenants/province/queues", admin, map[string]any{"queues": []map[string]any{{"name": "q"}}, "routes": []map[string]any{{"queue": "q"}}}, nil), 200, "queues")
+	var joined struct {
+		Ticket struct{ ID string }
+	}
+	e.must(e.call("POST", "/api/v1/queue/join", "", map[string]any{"tenant_id": "province", "customer_id": "cust1", "channel": "app", "business": "open"}, &joined), 201, "join")
+	room := joined.Ticket.ID
+	e.stop()
+
+	// What the recorder was writing when the process died.
+	dir := filepath.Join(cfg.SignalingDir(), room)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	final := filepath.Join(dir, room+"_001.mp4")
+	if b, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=10:duration=3",
+		"-f", "lavfi", "-i", "sine=frequency=500:duration=3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+		"-shortest", "-f", "mp4", final+".part").CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, b)
+	}
+	sum, size, err := blob.FileSHA256(final + ".part")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e2 := start(t, cfg)
+	var rec store.Record
+	waitFor(t, 120*time.Second, "the crash-left recording linked and checked", func() bool {
+		rec, _ = e2.p.DB.Record(context.Background(), store.System(), room)
+		return len(rec.Recordings) == 1 && rec.QCVerdict != ""
+	})
+	link := rec.Recordings[0]
+	if link.Key != "province/"+room+"/"+room+"_001.mp4" || link.SHA256 != sum || link.Size != size {
+		t.Fatalf("link %+v, want sha256 %s size %d", link, sum, size)
+	}
+	if _, err := os.Stat(final + ".part"); !os.IsNotExist(err) {
+		t.Fatalf(".part still there: %v", err)
+	}
+	if got, _, err := blob.FileSHA256(final); err != nil || got != sum {
+		t.Fatalf("finalised spool file %s: %s %v", final, got, err)
+	}
+	waitFor(t, 30*time.Second, "the journal to end", func() bool {
+		_, err := os.Stat(final + ".part" + pendingSuffix)
+		return os.IsNotExist(err)
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ type env struct {
 	p    *platform.Platform
 	base string
 	dir  string
+	stop func() // stops the platform (idempotent; also at cleanup)
 }
 
 func testConfig(t *testing.T) config.Config {
@@ -73,18 +75,31 @@ func start(t *testing.T, cfg config.Config) *env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("platform run: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("platform run: %v", err)
+				}
+			case <-time.After(90 * time.Second):
+				t.Error("platform did not stop")
 			}
-		case <-time.After(90 * time.Second):
-			t.Error("platform did not stop")
-		}
-	})
-	return &env{t: t, p: p, base: p.URL(), dir: cfg.DataDir}
+		})
+	}
+	t.Cleanup(stop)
+	return &env{t: t, p: p, base: p.URL(), dir: cfg.DataDir, stop: stop}
+}
+
+// rtc is the platform's mounted signaling server.
+func (e *env) rtc() *signaling.Server {
+	v, ok := servers.Load(e.p)
+	if !ok {
+		e.t.Fatal("no signaling server mounted")
+	}
+	return v.(*signaling.Server)
 }
 
 func (e *env) call(method, path, tok string, body any, out any) int {
@@ -267,41 +282,20 @@ func TestLiveCallRecordedUploadedAndChecked(t *testing.T) {
 		e.must(e.call("GET", p, "", nil, nil), 200, p)
 	}
 
-	admin := e.login("admin", e.p.FirstAdminPassword())
-	e.must(e.call("PUT", "/api/v1/tenants/province/queues", admin, map[string]any{"queues": []map[string]any{{"name": "q"}}, "routes": []map[string]any{{"queue": "q"}}}, nil), 200, "queues")
-	var nu struct {
-		InitialPassword string `json:"initial_password"`
-	}
-	e.must(e.call("POST", "/api/v1/users", admin, map[string]any{"tenant_id": "province", "username": "agent7", "display_name": "Agent Seven", "role": "agent"}, &nu), 201, "create agent")
-	agent := e.login("agent7", nu.InitialPassword)
-	e.must(e.call("POST", "/api/v1/agent/sign-in", agent, map[string]any{"queues": []string{"q"}}, nil), 200, "agent sign-in")
-	e.must(e.call("PUT", "/api/v1/agent/state", agent, map[string]any{"state": "idle"}, nil), 200, "agent idle")
-	var joined struct {
-		Ticket struct{ ID string }
-	}
-	e.must(e.call("POST", "/api/v1/queue/join", "", map[string]any{"tenant_id": "province", "customer_id": "cust1", "channel": "h5", "business": "open"}, &joined), 201, "customer joins")
-	ticket := joined.Ticket.ID
-
-	// Tokens only for the agent's own connected call.
-	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, nil), 409, "tokens before answering")
-	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", "", nil, nil), 401, "tokens without sign-in")
-	waitFor(t, 20*time.Second, "the customer to ring at the agent", func() bool {
-		return e.call("POST", "/api/v1/agent/answer", agent, map[string]string{"ticket_id": ticket}, nil) == 200
-	})
-	var ct CallTokens
-	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, &ct), 200, "call tokens")
-	if ct.Room != ticket || ct.AgentToken == "" || ct.CustomerToken == "" || !strings.Contains(ct.CustomerURL, "/rtc/customer.html#token=") {
-		t.Fatalf("call tokens: %+v", ct)
-	}
-	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", admin, nil, nil), 403, "tokens for a non-agent")
-
+	admin, agent, ticket, ct := e.answeredCall(true)
 	a := joinAndPublish(t, ct.WSURL, ct.AgentToken, "agent", ivfA, oggA)
 	c := joinAndPublish(t, ct.WSURL, ct.CustomerToken, "customer", ivfC, oggC)
 	// A few seconds of media both ways (RTP packets counted, not time).
 	waitFor(t, 60*time.Second, "media both ways", func() bool { return a.received.Load() > 300 && c.received.Load() > 300 })
+	// The agent ends the call in the console: the room closes with it
+	// (participants still connected), which finalises the recording.
+	if _, ok := e.rtc().Room(ticket); !ok {
+		t.Fatal("no room for the call")
+	}
+	e.must(e.call("POST", "/api/v1/agent/end", agent, map[string]string{"ticket_id": ticket}, nil), 200, "end call")
+	waitFor(t, 30*time.Second, "the call's room to close", func() bool { _, ok := e.rtc().Room(ticket); return !ok })
 	a.leave()
 	c.leave()
-	e.must(e.call("POST", "/api/v1/agent/end", agent, map[string]string{"ticket_id": ticket}, nil), 200, "end call")
 
 	// The record gets the uploaded recording and the QC verdict.
 	var rec store.Record
@@ -388,6 +382,57 @@ func TestLiveCallRecordedUploadedAndChecked(t *testing.T) {
 	e.must(e.call("GET", "/api/v1/markers/recordings/no-such-record/markers", admin, nil, nil), 404, "markers of an unknown record")
 }
 
+// answeredCall signs the admin in, configures a queue, creates an agent
+// who signs in, queues a customer, answers and gets the call's tokens
+// (checks=true also checks the token route's refusals).
+func (e *env) answeredCall(checks bool) (admin, agent, ticket string, ct CallTokens) {
+	t := e.t
+	t.Helper()
+	admin = e.login("admin", e.p.FirstAdminPassword())
+	e.must(e.call("PUT", "/api/v1/tenants/province/queues", admin, map[string]any{"queues": []map[string]any{{"name": "q"}}, "routes": []map[string]any{{"queue": "q"}}}, nil), 200, "queues")
+	var nu struct {
+		InitialPassword string `json:"initial_password"`
+	}
+	e.must(e.call("POST", "/api/v1/users", admin, map[string]any{"tenant_id": "province", "username": "agent7", "display_name": "Agent Seven", "role": "agent"}, &nu), 201, "create agent")
+	agent = e.login("agent7", nu.InitialPassword)
+	e.must(e.call("POST", "/api/v1/agent/sign-in", agent, map[string]any{"queues": []string{"q"}}, nil), 200, "agent sign-in")
+	e.must(e.call("PUT", "/api/v1/agent/state", agent, map[string]any{"state": "idle"}, nil), 200, "agent idle")
+	var joined struct {
+		Ticket struct{ ID string }
+		Token  string
+	}
+	e.must(e.call("POST", "/api/v1/queue/join", "", map[string]any{"tenant_id": "province", "customer_id": "cust1", "channel": "h5", "business": "open"}, &joined), 201, "customer joins")
+	ticket = joined.Ticket.ID
+	custJoin := "/rtc/tickets/" + ticket + "/join?token="
+
+	// Tokens only for the agent's own connected call.
+	if checks {
+		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, nil), 409, "tokens before answering")
+		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", "", nil, nil), 401, "tokens without sign-in")
+		e.must(e.call("GET", custJoin+joined.Token, "", nil, nil), 409, "customer token before the call is connected")
+	}
+	waitFor(t, 20*time.Second, "the customer to ring at the agent", func() bool {
+		return e.call("POST", "/api/v1/agent/answer", agent, map[string]string{"ticket_id": ticket}, nil) == 200
+	})
+	e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", agent, nil, &ct), 200, "call tokens")
+	if ct.Room != ticket || ct.AgentToken == "" || ct.CustomerToken == "" || !strings.Contains(ct.CustomerURL, "/rtc/customer.html#token=") {
+		t.Fatalf("call tokens: %+v", ct)
+	}
+	if checks {
+		e.must(e.call("POST", "/rtc/calls/"+ticket+"/tokens", admin, nil, nil), 403, "tokens for a non-agent")
+		e.must(e.call("GET", custJoin+"wrong", "", nil, nil), 404, "customer token with a wrong ticket token")
+		// The customer can also fetch its own join token with the ticket
+		// token; it joins the same room.
+		var cj CustomerJoin
+		e.must(e.call("GET", custJoin+joined.Token, "", nil, &cj), 200, "customer token")
+		if cj.Room != ticket || cj.Token == "" || !strings.HasSuffix(cj.URL, "/rtc/customer.html#token="+cj.Token) {
+			t.Fatalf("customer join %+v", cj)
+		}
+		ct.CustomerToken = cj.Token // the customer's pion client joins with this one
+	}
+	return admin, agent, ticket, ct
+}
+
 func fileSHA(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -399,4 +444,25 @@ func fileSHA(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// TestCallTokensSplitRoles: a control-plane process without the signaling
+// role signs call tokens with the shared signaling.secret, which the
+// signaling processes verify; without a secret it cannot, and says so.
+func TestCallTokensSplitRoles(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Control.Roles = "control,media"
+	cfg.Signaling.Secret = "shared-secret-0123456789"
+	e := start(t, cfg)
+	e.must(e.call("GET", "/rtc/agent.html", "", nil, nil), 404, "pages without the signaling role")
+	_, _, ticket, ct := e.answeredCall(false)
+	for _, tok := range []string{ct.AgentToken, ct.CustomerToken} {
+		c, err := signaling.Verify([]byte(cfg.Signaling.Secret), tok, time.Now())
+		if err != nil || c.Room != ticket || c.Tenant != "province" {
+			t.Fatalf("token %v %+v", err, c)
+		}
+	}
+	if _, err := signerFor(&platform.Platform{})(signaling.Claims{Room: "r", Identity: "i", Role: signaling.RoleAgent}); !errors.Is(err, errNoSigner) {
+		t.Fatalf("signing without server or secret: %v", err)
+	}
 }

@@ -6,7 +6,9 @@
 //     /rtc/ws, room API /rtc/api/...), configured from the signaling
 //     section;
 //   - POST /rtc/calls/{ticket}/tokens gives the agent who answered a
-//     queued customer the room id and join tokens for both sides;
+//     queued customer the room id and join tokens for both sides, and
+//     GET /rtc/tickets/{ticket}/join the customer its own (control role;
+//     signed by the local signaling server or the shared secret);
 //   - every finished recording file is handed to the JetStream jobs
 //     (composite: finalise → verified upload + QC; other files: verified
 //     upload), linked to the service record whose id is the room id;
@@ -16,6 +18,7 @@ package rtcmount
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -28,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/witness-media/witness/console"
 	"github.com/witness-media/witness/internal/auth"
@@ -57,6 +62,11 @@ func Register() {
 	once.Do(func() {
 		platform.RegisterMount(platform.Mount{Name: "signaling", Prefix: Prefix, Role: platform.RoleSignaling, Build: buildSignaling})
 		platform.RegisterMount(platform.Mount{Name: "markers", Prefix: MarkersPrefix, Role: platform.RoleControl, Build: buildMarkers})
+		// Call tokens belong to the control plane (tickets, agents): they
+		// are signed by the signaling server in this process, or with the
+		// shared signaling.secret when signaling runs elsewhere.
+		platform.RegisterMount(platform.Mount{Name: "call-tokens", Prefix: Prefix + "calls/", Role: platform.RoleControl, Build: buildCalls})
+		platform.RegisterMount(platform.Mount{Name: "customer-join", Prefix: Prefix + "tickets/", Role: platform.RoleControl, Build: buildCalls})
 	})
 }
 
@@ -66,6 +76,11 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 		return nil, nil, nil, err
 	}
 	sc.BasePath = strings.TrimSuffix(Prefix, "/")
+	// Live analyzer events also go on the platform's bus
+	// (witness.events.<tenant>.<room>) for other services and plugins.
+	if p.Bus != nil {
+		sc.Analysis.NATS = p.Bus.NC
+	}
 	sub := &submitter{q: p.Queue, db: p.DB, blob: p.Blob, log: p.Log.With("component", "recording-jobs"), spool: sc.Recording.Dir}
 	sc.Recording.OnFinalized = sub.hook
 	// Hand-offs a previous run could not complete (bus down, crash) go
@@ -75,9 +90,27 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	servers.Store(p, srv)
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, http.StripPrefix(sc.BasePath, srv))
-	mux.HandleFunc("POST "+Prefix+"calls/{ticket}/tokens", func(w http.ResponseWriter, r *http.Request) { callTokens(w, r, p, srv) })
+	// The room of a call ends with the call (agent or supervisor ends it
+	// in the console), so its recording is finalised at once. Console
+	// events come over NATS, so this works with split roles too.
+	endSub, err := p.Bus.NC.Subscribe("witness.console.*."+string(console.EvEnded), func(m *nats.Msg) {
+		var ev console.Event
+		if err := json.Unmarshal(m.Data, &ev); err != nil || ev.Ticket == nil {
+			return
+		}
+		go func() {
+			if srv.CloseRoom(ev.Ticket.ID, "call ended") {
+				p.Log.Info("call ended; room closed", "room", ev.Ticket.ID)
+			}
+		}()
+	})
+	if err != nil {
+		_ = srv.Close()
+		return nil, nil, nil, fmt.Errorf("rtc: subscribe to call events: %w", err)
+	}
 	run := func(ctx context.Context) error {
 		done := make(chan struct{})
 		go func() { defer close(done); _ = sub.run(ctx) }()
@@ -85,7 +118,86 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 		<-done
 		return err
 	}
-	return mux, run, func() { _ = srv.Close() }, nil
+	return mux, run, func() { _ = endSub.Unsubscribe(); servers.Delete(p); _ = srv.Close() }, nil
+}
+
+// errNoSigner: neither a signaling server in this process nor a shared
+// secret to sign its tokens with.
+var errNoSigner = errors.New("no signaling server in this process and no signaling.secret to sign join tokens with")
+
+// signer signs join tokens for the platform p.
+type signer func(signaling.Claims) (string, error)
+
+func signerFor(p *platform.Platform) signer {
+	return func(c signaling.Claims) (string, error) {
+		if v, ok := servers.Load(p); ok {
+			return v.(*signaling.Server).Token(c)
+		}
+		if p.Cfg.Signaling.Secret != "" {
+			return signaling.Sign([]byte(p.Cfg.Signaling.Secret), c)
+		}
+		return "", errNoSigner
+	}
+}
+
+func buildCalls(_ context.Context, p *platform.Platform) (http.Handler, func(context.Context) error, func(), error) {
+	sign := signerFor(p)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+Prefix+"calls/{ticket}/tokens", func(w http.ResponseWriter, r *http.Request) { callTokens(w, r, p, sign) })
+	mux.HandleFunc("GET "+Prefix+"tickets/{ticket}/join", func(w http.ResponseWriter, r *http.Request) { customerJoin(w, r, p, sign) })
+	return mux, nil, nil, nil
+}
+
+// fail answers an error of the token routes.
+func fail(w http.ResponseWriter, r *http.Request, p *platform.Platform, err error) {
+	if errors.Is(err, errNoSigner) {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	p.API.Fail(w, r, err)
+}
+
+// servers maps a platform to its mounted signaling server.
+var servers sync.Map
+
+// TestCall signs tokens for a test room outside the call flow (`witness
+// serve --test-call`): page links for an agent and a customer of tenant
+// ("" = the province-level root tenant), valid for ttl. The room has no service record; its recording is still
+// uploaded and checked.
+func TestCall(p *platform.Platform, tenant string, ttl time.Duration) (agentURL, customerURL string, err error) {
+	v, ok := servers.Load(p)
+	if !ok {
+		return "", "", fmt.Errorf("%w: no signaling server in this process (role signaling)", signaling.ErrConfig)
+	}
+	srv := v.(*signaling.Server)
+	if tenant == "" {
+		ts, err := p.DB.Tenants(context.Background(), store.System())
+		if err != nil {
+			return "", "", err
+		}
+		for _, t := range ts {
+			if t.Level == store.LevelProvince && tenant == "" {
+				tenant = t.ID
+			}
+		}
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	room, exp := "test-"+hex.EncodeToString(b), time.Now().Add(ttl).Unix()
+	at, err := srv.Token(signaling.Claims{Room: room, Identity: "test-agent", Role: signaling.RoleAgent, Tenant: tenant, Expires: exp})
+	if err != nil {
+		return "", "", err
+	}
+	ct, err := srv.Token(signaling.Claims{Room: room, Identity: "test-customer", Role: signaling.RoleCustomer, Tenant: tenant, Expires: exp})
+	if err != nil {
+		return "", "", err
+	}
+	base := strings.TrimSuffix(p.Cfg.Signaling.PublicURL, "/")
+	if base == "" {
+		base = p.URL()
+	}
+	base += strings.TrimSuffix(Prefix, "/")
+	return base + "/agent.html#token=" + at, base + "/customer.html#token=" + ct, nil
 }
 
 // CallTokens is the answer of POST /rtc/calls/{ticket}/tokens.
@@ -102,11 +214,7 @@ type CallTokens struct {
 // callTokens issues join tokens for a connected call to the agent who has
 // it: the room is the ticket (so the recording lands on the service
 // record), the tenant is the ticket's.
-func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, srv *signaling.Server) {
-	if p.API == nil || p.Engine == nil {
-		http.Error(w, "call tokens need the control role in this process", http.StatusServiceUnavailable)
-		return
-	}
+func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, sign signer) {
 	c, err := p.API.Authenticate(r, auth.PermAgentSelf)
 	if err != nil {
 		p.API.Fail(w, r, err)
@@ -123,19 +231,33 @@ func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, sr
 		return
 	}
 	exp := time.Now().Add(TokenTTL).Unix()
+	out := CallTokens{Room: t.ID, Expires: exp}
+	if out.AgentToken, err = sign(signaling.Claims{Room: t.ID, Identity: c.User.ID, Role: signaling.RoleAgent, Tenant: t.TenantID,
+		Name: c.User.DisplayName, Expires: exp}); err == nil {
+		out.CustomerToken, err = sign(customerClaims(t, exp))
+	}
+	if err != nil {
+		fail(w, r, p, err)
+		return
+	}
+	base := pageBase(p, r)
+	out.AgentURL = base + "/agent.html#token=" + out.AgentToken
+	out.CustomerURL = base + "/customer.html#token=" + out.CustomerToken
+	out.WSURL = "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func customerClaims(t console.Ticket, exp int64) signaling.Claims {
 	cust := t.CustomerID
 	if cust == "" {
 		cust = "customer-" + t.ID
 	}
-	out := CallTokens{Room: t.ID, Expires: exp}
-	if out.AgentToken, err = srv.Token(signaling.Claims{Room: t.ID, Identity: c.User.ID, Role: signaling.RoleAgent, Tenant: t.TenantID,
-		Name: c.User.DisplayName, Expires: exp}); err == nil {
-		out.CustomerToken, err = srv.Token(signaling.Claims{Room: t.ID, Identity: cust, Role: signaling.RoleCustomer, Tenant: t.TenantID, Expires: exp})
-	}
-	if err != nil {
-		p.API.Fail(w, r, err)
-		return
-	}
+	return signaling.Claims{Room: t.ID, Identity: cust, Role: signaling.RoleCustomer, Tenant: t.TenantID, Expires: exp}
+}
+
+// pageBase is the public base URL of the mounted pages.
+func pageBase(p *platform.Platform, r *http.Request) string {
 	base := p.Cfg.Signaling.PublicURL
 	if base == "" {
 		scheme := "http"
@@ -144,12 +266,46 @@ func callTokens(w http.ResponseWriter, r *http.Request, p *platform.Platform, sr
 		}
 		base = scheme + "://" + r.Host
 	}
-	base = strings.TrimSuffix(base, "/") + strings.TrimSuffix(Prefix, "/")
-	out.AgentURL = base + "/agent.html#token=" + out.AgentToken
-	out.CustomerURL = base + "/customer.html#token=" + out.CustomerToken
-	out.WSURL = "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	return strings.TrimSuffix(base, "/") + strings.TrimSuffix(Prefix, "/")
+}
+
+// CustomerJoin is the answer of GET /rtc/tickets/{ticket}/join.
+type CustomerJoin struct {
+	Room    string `json:"room"`
+	Token   string `json:"token"`
+	URL     string `json:"url"`
+	WSURL   string `json:"ws_url"`
+	Expires int64  `json:"expires"`
+}
+
+// customerJoin gives the customer, with the ticket token the queue entry
+// returned, its own join token once an agent has answered (409 before;
+// 404 for a wrong token or unknown ticket, as the queue routes answer).
+func customerJoin(w http.ResponseWriter, r *http.Request, p *platform.Platform, sign signer) {
+	id := r.PathValue("ticket")
+	if err := p.API.CheckTicketToken(r, id); err != nil {
+		p.API.Fail(w, r, err)
+		return
+	}
+	t, ok := p.Engine.Ticket(id)
+	if !ok {
+		p.API.Fail(w, r, fmt.Errorf("ticket %s: %w", id, console.ErrNotFound))
+		return
+	}
+	if t.State != console.TicketConnected {
+		p.API.Fail(w, r, fmt.Errorf("ticket %s is %s; the call is not connected yet: %w", id, t.State, console.ErrState))
+		return
+	}
+	exp := time.Now().Add(TokenTTL).Unix()
+	tok, err := sign(customerClaims(t, exp))
+	if err != nil {
+		fail(w, r, p, err)
+		return
+	}
+	base := pageBase(p, r)
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
+	_ = json.NewEncoder(w).Encode(CustomerJoin{Room: t.ID, Token: tok, URL: base + "/customer.html#token=" + tok,
+		WSURL: "ws" + strings.TrimPrefix(base, "http") + "/ws", Expires: exp})
 }
 
 // Redrive timing (variables so tests can shorten them): the spool's

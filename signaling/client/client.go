@@ -78,6 +78,10 @@ func NewAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
+	// Simulcast needs the mid / rid header extensions.
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, err
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, err
 	}
@@ -371,6 +375,29 @@ func (c *Client) Publish(ctx context.Context, tracks ...Track) ([]*webrtc.RTPSen
 		return nil, err
 	}
 	return senders, c.negotiatePub(ctx, false)
+}
+
+// PublishSimulcast publishes one video track as several encodings
+// (tracks made with webrtc.WithRTPStreamID: "f", "h", "q"), highest
+// first. pion does not put the mid / rid header extensions on packets
+// itself: the caller writes them (see the simulcast test).
+func (c *Client) PublishSimulcast(ctx context.Context, source string, layers ...webrtc.TrackLocal) (*webrtc.RTPSender, error) {
+	if len(layers) == 0 {
+		return nil, errors.New("client: no layers")
+	}
+	s, err := c.Pub.AddTrack(layers[0])
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range layers[1:] {
+		if err := s.AddEncoding(l); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := c.Request(ctx, signaling.TPublish, signaling.PublishReq{Tracks: []signaling.PublishTrack{{TrackID: layers[0].ID(), Source: source}}}); err != nil {
+		return nil, err
+	}
+	return s, c.negotiatePub(ctx, false)
 }
 
 func (c *Client) negotiatePub(ctx context.Context, restart bool) error {
