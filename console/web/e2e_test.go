@@ -110,6 +110,7 @@ type e2eResult struct {
 	Ticket         string                      `json:"ticket"`
 	QueueBarPixels int                         `json:"queueBarPixels"`
 	DeskVideo      struct{ Width, Height int } `json:"deskVideo"`
+	CustomerVideo  struct{ Width, Height int } `json:"customerVideo"`
 }
 
 // TestBrowser drives headless Chromium through e2e/run.mjs against a real
@@ -202,8 +203,8 @@ func TestBrowser(t *testing.T) {
 	if r.StatusCode != 200 || rec.Status != "ended" {
 		t.Errorf("record %s: %d %+v, want status ended", res.Ticket, r.StatusCode, rec)
 	}
-	if res.DeskVideo.Width <= 0 {
-		t.Errorf("desk video %+v", res.DeskVideo)
+	if res.DeskVideo.Width <= 0 || res.CustomerVideo.Width <= 0 {
+		t.Errorf("desk video %+v, customer video %+v", res.DeskVideo, res.CustomerVideo)
 	}
 	if res.QueueBarPixels <= 0 {
 		t.Errorf("queue bar pixels %d", res.QueueBarPixels)

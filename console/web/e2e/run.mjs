@@ -136,9 +136,9 @@ try {
   out.agentPage = true;
 
   // 5. The agent goes idle and is rung for the waiting customer, answers;
-  // the desk joins the room with its tokens. The customer's side of the
-  // room is the signaling test page with the customer token (the H5 page
-  // has no way to get it from the API yet): both must play video.
+  // the desk joins the room with the agent's tokens, the customer's H5
+  // page with the customer's own (GET /rtc/tickets/{id}/join): both must
+  // play each other's video.
   await apage.getByRole('combobox', { name: '状态' }).click();
   await apage.locator('.ant-select-item-option').filter({ hasText: '空闲' }).click();
   await apage.getByTestId('answer').waitFor();
@@ -146,16 +146,16 @@ try {
   await shot(apage, 'desk-ringing-desktop');
   await apage.getByTestId('answer').click();
   await apage.getByTestId('call-view').waitFor();
-  await cpage.getByText('坐席已接入，正在连接视频…').waitFor();
+  await cpage.getByText(/坐席已接入，正在连接视频…|正在与坐席视频通话/).waitFor();
   step('answered: desk call view, customer page says connected');
-  const tokens = await api('POST', `/rtc/calls/${encodeURIComponent(ticket)}/tokens`, undefined, atok);
-  const rpage = await cctx.newPage();
-  watch(rpage, 'room-customer');
-  await rpage.goto(tokens.customer_url);
-  await apage.waitForFunction(() => { const v = document.querySelector('[data-testid="remote-video"]'); return v && v.videoWidth > 0 && v.currentTime > 0.5; }, null, { timeout: 60000 });
-  await rpage.waitForFunction(() => window.witnessState && window.witnessState.remoteVideoPlaying, null, { timeout: 60000 });
+  const playing = (sel) => { const v = document.querySelector(sel); return v && v.videoWidth > 0 && v.currentTime > 0.5; };
+  await apage.waitForFunction(playing, '[data-testid="remote-video"]', { timeout: 60000 });
+  await cpage.waitForFunction(playing, '[data-testid="customer-remote-video"]', { timeout: 60000 });
   out.deskVideo = await apage.evaluate(() => { const v = document.querySelector('[data-testid="remote-video"]'); return { width: v.videoWidth, height: v.videoHeight }; });
-  step(`both sides play video (desk sees ${out.deskVideo.width}x${out.deskVideo.height})`);
+  out.customerVideo = await cpage.evaluate(() => { const v = document.querySelector('[data-testid="customer-remote-video"]'); return { width: v.videoWidth, height: v.videoHeight }; });
+  step(`both sides play video (desk sees ${out.deskVideo.width}x${out.deskVideo.height}, customer ${out.customerVideo.width}x${out.customerVideo.height})`);
+  await cpage.setViewportSize(phone);
+  await shot(cpage, 'h5-call-phone');
   await apage.getByRole('button', { name: '静音' }).click();
   await apage.getByRole('button', { name: '取消静音' }).waitFor();
   await apage.getByRole('button', { name: '关闭摄像头' }).click();
@@ -165,7 +165,6 @@ try {
   await apage.getByTestId('call-view').waitFor({ state: 'detached' });
   await cpage.getByText('服务已结束').waitFor();
   step('hung up: the customer page shows the end');
-  await rpage.close();
 
   // The ended call's record, from the admin's records page.
   await page.goto(base + '/records/' + encodeURIComponent(ticket));

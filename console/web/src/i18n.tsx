@@ -42,6 +42,7 @@ const dict: Record<string, [string, string]> = {
   estWait: ['预计等待', 'Estimated wait'],
   seconds: ['秒', 's'],
   connected: ['坐席已接入，正在连接视频…', 'An agent answered: connecting the video…'],
+  inRoom: ['正在与坐席视频通话', 'In a video call with an agent'],
   left: ['您已离开队列', 'You left the queue'],
   ended: ['服务已结束', 'The service has ended'],
   timeout: ['排队超时，请稍后再试', 'The wait timed out, please try again later'],

@@ -3,6 +3,7 @@ import { useSearchParams } from 'react-router-dom';
 import { Alert, Button, Card, Form, Input, Result, Space, Statistic, Typography } from 'antd';
 import { api } from '../api';
 import { useT } from '../i18n';
+import { CallClient, joinRoom } from '../call';
 
 type Pos = { ticket_id: string; state: string; position: number; queue_length: number; estimated_wait_ns: number };
 type Joined = { id: string; token: string };
@@ -20,6 +21,44 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
   const [err, setErr] = useState('');
   const [busy, setBusy] = useState(false);
   const es = useRef<EventSource | null>(null);
+  const client = useRef<CallClient | null>(null);
+  const stream = useRef<MediaStream | null>(null);
+  const remoteV = useRef<HTMLVideoElement>(null);
+  const localV = useRef<HTMLVideoElement>(null);
+  const [inRoom, setInRoom] = useState(false);
+  const [muted, setMuted] = useState(false);
+  const [camOff, setCamOff] = useState(false);
+
+  const hangUp = () => {
+    try { client.current?.close(); } catch { /* closed */ }
+    client.current = null;
+    stream.current?.getTracks().forEach((x) => x.stop());
+    stream.current = null;
+    setInRoom(false);
+  };
+  useEffect(() => () => hangUp(), []);
+  // Once an agent answered, join the room with the customer's own token
+  // (GET /rtc/tickets/{id}/join with the ticket token; docs/wiring.md).
+  const connected = pos?.state === 'connected' && !final;
+  useEffect(() => {
+    if (!connected || !ticket || client.current) return;
+    let cancelled = false;
+    (async () => {
+      try {
+        const r = await fetch(`/rtc/tickets/${encodeURIComponent(ticket.id)}/join?token=${encodeURIComponent(ticket.token)}`);
+        if (!r.ok) throw new Error(`${r.status} ${await r.text()}`);
+        const jt = await r.json();
+        if (cancelled) return;
+        setInRoom(true);
+        const j = await joinRoom(jt.token, jt.ws_url, (st) => { if (remoteV.current) remoteV.current.srcObject = st; }, () => {});
+        if (cancelled) { j.client.close(); j.stream.getTracks().forEach((x) => x.stop()); return; }
+        client.current = j.client; stream.current = j.stream;
+        if (localV.current) localV.current.srcObject = j.stream;
+      } catch (e: any) { setErr(e.message); setInRoom(false); }
+    })();
+    return () => { cancelled = true; };
+  }, [connected, ticket]);
+  useEffect(() => { if (final) hangUp(); }, [final]);
 
   const stopStream = () => { es.current?.close(); es.current = null; };
   useEffect(() => {
@@ -76,13 +115,24 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
       {ticket && !final && (
         <Card data-testid="queue-card">
           {pos?.state === 'ringing' && <Alert type="info" message={t('ringing')} style={{ marginBottom: 12 }} />}
-          {pos?.state === 'connected' && <Alert type="success" message={t('connected')} style={{ marginBottom: 12 }} />}
-          <Space size="large" wrap style={{ width: '100%', justifyContent: 'space-around' }} aria-live="polite">
+          {pos?.state === 'connected' && <Alert type="success" message={t(inRoom ? 'inRoom' : 'connected')} style={{ marginBottom: 12 }} />}
+          {inRoom && (
+            <div data-testid="customer-call">
+              <video ref={remoteV} autoPlay playsInline aria-label={t('remoteVideo')} data-testid="customer-remote-video" style={{ width: '100%', background: '#000', aspectRatio: '4/3' }} />
+              <video ref={localV} autoPlay playsInline muted aria-label={t('localVideo')} style={{ width: '35%', background: '#000', marginTop: 8 }} />
+              <Space style={{ width: '100%', justifyContent: 'center', marginTop: 8 }}>
+                <Button aria-pressed={muted} onClick={() => { const m = !muted; setMuted(m); client.current?.mute('audio', m); }}>{muted ? t('unmute') : t('mute')}</Button>
+                <Button aria-pressed={camOff} onClick={() => { const m = !camOff; setCamOff(m); client.current?.mute('video', m); }}>{camOff ? t('cameraOn') : t('cameraOff')}</Button>
+                <Button danger onClick={hangUp}>{t('hangUp')}</Button>
+              </Space>
+            </div>
+          )}
+          {!connected && <Space size="large" wrap style={{ width: '100%', justifyContent: 'space-around' }} aria-live="polite">
             <Statistic title={t('yourPosition')} value={pos?.position ?? '-'} valueStyle={{ fontSize: 40 }} data-testid="position" />
             <Statistic title={t('queueLength')} value={pos?.queue_length ?? '-'} />
             <Statistic title={t('estWait')} value={wait} suffix={t('seconds')} />
-          </Space>
-          <Button danger size="large" block style={{ marginTop: 16 }} onClick={leave} loading={busy}>{t('leaveQueue')}</Button>
+          </Space>}
+          {!connected && <Button danger size="large" block style={{ marginTop: 16 }} onClick={leave} loading={busy}>{t('leaveQueue')}</Button>}
         </Card>
       )}
       {final && <Result status={final === 'ended' ? 'success' : 'info'} title={t(final)} extra={<Button onClick={reset}>{t('joinQueue')}</Button>} />}

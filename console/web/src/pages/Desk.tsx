@@ -3,25 +3,11 @@ import { Alert, Button, Card, Col, Form, Input, List, Modal, Row, Select, Space,
 import { api, sse } from '../api';
 import { stateNames, useStateName, useT } from '../i18n';
 import { useMe } from '../me';
+import { CallClient, joinRoom } from '../call';
 
 type Ticket = { id: string; customer_id: string; business: string; queue: string; state: string; agent_id?: string };
 type Ev = { kind: string; ticket?: Ticket; change?: { agent_id: string; to: string } };
 type AlertEv = { kind: string; severity?: string; onset?: string; wall_time?: string; identity?: string; participant?: string };
-
-// The call client is signaling/web/witness.js (protocol v1), served by the
-// signaling mount at /rtc/witness.js: loaded once, shared with the plain
-// test pages so the protocol logic lives in one place.
-let clientLoad: Promise<void> | null = null;
-function loadClient(): Promise<void> {
-  if (!clientLoad) {
-    clientLoad = new Promise((res, rej) => {
-      const s = document.createElement('script');
-      s.src = '/rtc/witness.js'; s.onload = () => res(); s.onerror = () => { clientLoad = null; rej(new Error('cannot load /rtc/witness.js')); };
-      document.head.appendChild(s);
-    });
-  }
-  return clientLoad;
-}
 
 const settable = ['idle', 'busy', 'break', 'meeting', 'meal', 'paused', 'signed_out'];
 
@@ -41,7 +27,7 @@ export default function Desk() {
   const [remote, setRemote] = useState(false);
   const local = useRef<HTMLVideoElement>(null);
   const remoteV = useRef<HTMLVideoElement>(null);
-  const client = useRef<any>(null);
+  const client = useRef<CallClient | null>(null);
   const stream = useRef<MediaStream | null>(null);
 
   useEffect(() => {
@@ -85,18 +71,11 @@ export default function Desk() {
     await api('POST', '/api/v1/agent/answer', { ticket_id: tk.id });
     setCall(tk); setState('in_call');
     const tokens = await api('POST', `/rtc/calls/${encodeURIComponent(tk.id)}/tokens`);
-    await loadClient();
-    const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
-    stream.current = s;
-    if (local.current) local.current.srcObject = s;
-    const W = (window as any).WitnessCall;
-    const c = new W({
-      token: tokens.agent_token, wsURL: tokens.ws_url, log: () => {},
-      onTrack: (tr: MediaStreamTrack, st: MediaStream) => { if (tr.kind === 'video' && remoteV.current) { remoteV.current.srcObject = st; setRemote(true); } },
-      onEvent: (type: string, data: any) => { if (type === 'alert') setAlerts((a) => [data, ...a].slice(0, 100)); },
-    });
-    client.current = c;
-    await c.connect(s);
+    const j = await joinRoom(tokens.agent_token, tokens.ws_url,
+      (st) => { if (remoteV.current) { remoteV.current.srcObject = st; setRemote(true); } },
+      (type, data) => { if (type === 'alert') setAlerts((a) => [data, ...a].slice(0, 100)); });
+    client.current = j.client; stream.current = j.stream;
+    if (local.current) local.current.srcObject = j.stream;
   });
   const decline = () => guard(async () => { const tk = ringing!; setRinging(null); await api('POST', '/api/v1/agent/decline', { ticket_id: tk.id }); });
   const hangUp = () => guard(async () => { const tk = call!; teardown(); setCall(null); await api('POST', '/api/v1/agent/end', { ticket_id: tk.id }); });

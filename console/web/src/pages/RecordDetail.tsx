@@ -27,19 +27,19 @@ export default function RecordDetail() {
         <Descriptions.Item label={t('queuedAt')}>{ts(rec.queued_at)}</Descriptions.Item>
         <Descriptions.Item label={t('wait')}>{(rec.wait_ms / 1000).toFixed(1)}</Descriptions.Item>
         <Descriptions.Item label={t('talk')}>{(rec.talk_ms / 1000).toFixed(1)}</Descriptions.Item>
-        <Descriptions.Item label={t('qc')}>{rec.qc_verdict ? <Tag color={rec.qc_verdict === 'pass' ? 'green' : 'red'}>{rec.qc_verdict}</Tag> : '-'}</Descriptions.Item>
+        <Descriptions.Item label={t('qc')}>{rec.qc_verdict ? <Tag color={rec.qc_verdict === 'pass' ? 'green' : rec.qc_verdict === 'warn' ? 'orange' : 'red'}>{rec.qc_verdict}</Tag> : '-'}</Descriptions.Item>
         <Descriptions.Item label={t('rating')}>{rec.rating || '-'}</Descriptions.Item>
         <Descriptions.Item label={t('summary')}>{rec.summary || '-'}</Descriptions.Item>
       </Descriptions>
       <h3 style={{ marginTop: 16 }}>{t('recordingFiles')}</h3>
       <Alert type="info" message={t('noDownload')} style={{ marginBottom: 8 }} />
       {rec.recordings?.length ? (
-        <Table rowKey="key" size="small" pagination={false} dataSource={rec.recordings}
+        <Table rowKey="key" size="small" pagination={false} dataSource={rec.recordings} scroll={{ x: 'max-content' }}
           columns={[{ title: 'key', dataIndex: 'key' }, { title: 'sha256', dataIndex: 'sha256', render: (v: string) => <code>{v?.slice(0, 16)}…</code> }, { title: 'bytes', dataIndex: 'size' }]} />
       ) : <Empty />}
       <h3 style={{ marginTop: 16 }}>{t('markers')}</h3>
       {rec.markers?.length ? (
-        <Table rowKey={(m: any) => m.at_ms + m.kind} size="small" pagination={false} dataSource={rec.markers}
+        <Table rowKey={(m: any) => m.at_ms + m.kind} size="small" pagination={false} dataSource={rec.markers} scroll={{ x: 'max-content' }}
           columns={[{ title: 'ms', dataIndex: 'at_ms' }, { title: 'kind', dataIndex: 'kind' }, { title: 'label', dataIndex: 'label' }]} />
       ) : <Empty />}
     </Card>
