@@ -160,6 +160,10 @@ try {
   await apage.getByRole('button', { name: '取消静音' }).waitFor();
   await apage.getByRole('button', { name: '关闭摄像头' }).click();
   await apage.getByRole('button', { name: '打开摄像头' }).waitFor();
+  await apage.getByLabel('标记说明').fill('客户确认风险提示');
+  await apage.getByRole('button', { name: '添加标记' }).click();
+  await apage.getByText('已添加标记: 客户确认风险提示').waitFor();
+  step('agent marked the recording');
   await both(apage, 'desk-call');
   await apage.getByRole('button', { name: '挂断' }).click();
   await apage.getByTestId('call-view').waitFor({ state: 'detached' });
@@ -170,7 +174,8 @@ try {
   await page.goto(base + '/records/' + encodeURIComponent(ticket));
   await page.getByTestId('record-detail').waitFor();
   await page.locator('.ant-descriptions-item-content').filter({ hasText: /^ended$/ }).waitFor();
-  step('record detail shows the ended call');
+  await page.getByTestId('timeline').getByText('客户确认风险提示').waitFor();
+  step('record detail shows the ended call and the agent\'s marker');
   await both(page, 'record-detail');
 
   // 6. A second customer joins and leaves.

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { Alert, Button, Card, Col, Form, Input, List, Modal, Row, Select, Space, Tag, Typography } from 'antd';
+import { Alert, Button, Card, Col, Form, Input, List, Modal, Row, Select, Space, Tag, Typography, message } from 'antd';
 import { api, sse } from '../api';
 import { stateNames, useStateName, useT } from '../i18n';
 import { useMe } from '../me';
@@ -25,6 +25,8 @@ export default function Desk() {
   const [muted, setMuted] = useState(false);
   const [camOff, setCamOff] = useState(false);
   const [remote, setRemote] = useState(false);
+  const [markLabel, setMarkLabel] = useState('');
+  const callStart = useRef(0);
   const local = useRef<HTMLVideoElement>(null);
   const remoteV = useRef<HTMLVideoElement>(null);
   const client = useRef<CallClient | null>(null);
@@ -69,7 +71,7 @@ export default function Desk() {
     const tk = ringing!;
     setRinging(null);
     await api('POST', '/api/v1/agent/answer', { ticket_id: tk.id });
-    setCall(tk); setState('in_call');
+    setCall(tk); setState('in_call'); callStart.current = Date.now();
     const tokens = await api('POST', `/rtc/calls/${encodeURIComponent(tk.id)}/tokens`);
     const j = await joinRoom(tokens.agent_token, tokens.ws_url,
       (st) => { if (remoteV.current) { remoteV.current.srcObject = st; setRemote(true); } },
@@ -79,6 +81,14 @@ export default function Desk() {
   });
   const decline = () => guard(async () => { const tk = ringing!; setRinging(null); await api('POST', '/api/v1/agent/decline', { ticket_id: tk.id }); });
   const hangUp = () => guard(async () => { const tk = call!; teardown(); setCall(null); await api('POST', '/api/v1/agent/end', { ticket_id: tk.id }); });
+  // A manual timeline marker on the call's recording (markers API, record
+  // id = ticket id); media time approximated from the answer.
+  const addMarker = () => guard(async () => {
+    const label = markLabel.trim() || t('marker');
+    await api('POST', `/api/v1/markers/recordings/${encodeURIComponent(call!.id)}/markers`, { at_ms: Date.now() - callStart.current, label, author: me?.username || '' });
+    setMarkLabel('');
+    message.success(t('markerAdded') + ': ' + label);
+  });
   const toggleMute = () => guard(async () => { const m = !muted; setMuted(m); await client.current?.mute('audio', m); });
   const toggleCam = () => guard(async () => { const m = !camOff; setCamOff(m); await client.current?.mute('video', m); });
 
@@ -113,6 +123,10 @@ export default function Desk() {
                 <Button onClick={toggleCam} aria-pressed={camOff}>{camOff ? t('cameraOn') : t('cameraOff')}</Button>
                 <Button danger type="primary" onClick={hangUp}>{t('hangUp')}</Button>
               </Space>
+              <Space.Compact style={{ marginTop: 12, width: '100%', maxWidth: 420 }}>
+                <Input aria-label={t('markerLabel')} placeholder={t('markerLabel')} value={markLabel} onChange={(e) => setMarkLabel(e.target.value)} onPressEnter={addMarker} />
+                <Button onClick={addMarker}>{t('addMarker')}</Button>
+              </Space.Compact>
             </Card>
           )}
         </Col>

@@ -11,7 +11,12 @@ export default function RecordDetail() {
   const { id } = useParams();
   const [rec, setRec] = useState<any>(null);
   const [err, setErr] = useState('');
-  useEffect(() => { api('GET', '/api/v1/records/' + encodeURIComponent(id!)).then(setRec).catch((e) => setErr(e.message)); }, [id]);
+  const [timeline, setTimeline] = useState<any[]>([]);
+  useEffect(() => {
+    api('GET', '/api/v1/records/' + encodeURIComponent(id!)).then(setRec).catch((e) => setErr(e.message));
+    // The marker store (analyzers' episodes and agents' manual marks).
+    api('GET', '/api/v1/markers/recordings/' + encodeURIComponent(id!) + '/markers').then((m) => setTimeline(m || [])).catch(() => setTimeline([]));
+  }, [id]);
   if (err) return <Alert type="error" showIcon message={err} />;
   if (!rec) return null;
   const ts = (v: string) => (v && !v.startsWith('0001') ? new Date(v).toLocaleString() : '-');
@@ -36,6 +41,18 @@ export default function RecordDetail() {
       {rec.recordings?.length ? (
         <Table rowKey="key" size="small" pagination={false} dataSource={rec.recordings} scroll={{ x: 'max-content' }}
           columns={[{ title: 'key', dataIndex: 'key' }, { title: 'sha256', dataIndex: 'sha256', render: (v: string) => <code>{v?.slice(0, 16)}…</code> }, { title: 'bytes', dataIndex: 'size' }]} />
+      ) : <Empty />}
+      <h3 style={{ marginTop: 16 }}>{t('timeline')}</h3>
+      {timeline.length ? (
+        <Table rowKey="id" size="small" pagination={false} dataSource={timeline} scroll={{ x: 'max-content' }} data-testid="timeline"
+          columns={[
+            { title: 's', dataIndex: 'at_ns', render: (v: number) => (v / 1e9).toFixed(1) },
+            { title: 'kind', dataIndex: 'kind' },
+            { title: 'severity', dataIndex: 'severity' },
+            { title: 'source', dataIndex: 'source' },
+            { title: 'label', dataIndex: 'label' },
+            { title: 'author', dataIndex: 'author' },
+          ]} />
       ) : <Empty />}
       <h3 style={{ marginTop: 16 }}>{t('markers')}</h3>
       {rec.markers?.length ? (
