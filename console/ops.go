@@ -118,6 +118,10 @@ func (e *Engine) connect(a *Agent, t *Ticket, reason string) {
 	e.last[t.TenantID+"/"+t.CustomerID] = a.ID
 	e.setState(a, StateInCall, reason+" "+t.ID, "")
 	e.emit(Event{Kind: EvAnswered, TenantID: t.TenantID, Ticket: t, Wait: now.Sub(t.JoinedAt)})
+	// The customer's position stream shows the answer.
+	if q := e.queues[qkey(t.TenantID, t.Queue)]; q != nil {
+		e.notify(q)
+	}
 }
 
 // Decline sends a ringing ticket back (the agent refused it).
@@ -163,6 +167,9 @@ func (e *Engine) End(ticketID string) (Ticket, error) {
 		}
 	}
 	e.emit(Event{Kind: EvEnded, TenantID: t.TenantID, Ticket: t})
+	if q != nil {
+		e.notify(q) // the customer's stream ends ("gone")
+	}
 	e.dispatchAll()
 	return e.copyTicket(t), nil
 }

@@ -51,6 +51,30 @@ step "Go toolchain"
 command -v go >/dev/null 2>&1 || die "go not found: install Go 1.26 (https://go.dev/doc/install) and re-run"
 go version
 
+# --- web console (issue 8) --------------------------------------------------
+# React + Ant Design + ECharts in console/web, built into console/web/dist,
+# which `go build` embeds: so this runs before "Build witness". npm ci only
+# when package-lock.json changed since the last install (hash stamp in
+# node_modules); the build only when a source is newer than dist/index.html.
+step "Web console (console/web)"
+command -v npm >/dev/null 2>&1 || die "npm not found (the Debian package npm provides it)"
+(
+  cd console/web
+  lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ "$(cat node_modules/.witness-lock.sha256 2>/dev/null)" != "$lock_sum" ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$lock_sum" > node_modules/.witness-lock.sha256
+  else
+    echo "node_modules current"
+  fi
+  if [ ! -f dist/index.html ] || [ -n "$(find src index.html package-lock.json vite.config.ts tsconfig.json -newer dist/index.html -print -quit)" ]; then
+    npm run build --silent
+  else
+    echo "dist current"
+  fi
+)
+# --- end web console --------------------------------------------------------
+
 step "Build witness"
 mkdir -p bin
 go build -o bin/witness ./cmd/witness

@@ -130,12 +130,30 @@ func (s *Server) Mount(prefix string, h http.Handler) {
 // /healthz, /readyz and the mounts.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", s.mux)
+	var root http.Handler = s.mux
 	mux.Handle("GET /metrics", promHandler(s.opts.Registry))
 	for _, m := range s.mounts {
+		if m.prefix == "/" {
+			// A mount at the root (the web console) gets what no API route
+			// matches; /api/ always stays the API's so that an unknown API
+			// path answers a JSON 404, not a page.
+			root = s.rootFallback(m.h)
+			continue
+		}
 		mux.Handle(m.prefix, s.timed(m.prefix, m.h))
 	}
+	mux.Handle("/", root)
 	return mux
+}
+
+func (s *Server) rootFallback(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := s.mux.Handler(r); pattern != "" || strings.HasPrefix(r.URL.Path, "/api/") {
+			s.mux.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
