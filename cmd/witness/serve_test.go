@@ -34,7 +34,19 @@ func serveProc(t *testing.T, dir string, args ...string) (base string, out *byte
 	var errBuf bytes.Buffer
 	cmd.Stderr = &errBuf
 	must(t, cmd.Start())
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		if t.Failed() {
+			// A failed (e.g. hung) test gets the server's goroutines: SIGQUIT
+			// makes the Go runtime print them to stderr before exiting.
+			_ = cmd.Process.Signal(syscall.SIGQUIT)
+			time.Sleep(2 * time.Second)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("serve stderr:\n%s", errBuf.String())
+		}
+	})
 	out = &bytes.Buffer{}
 	lines := make(chan string, 64)
 	go func() {
@@ -70,13 +82,17 @@ func serveProc(t *testing.T, dir string, args ...string) (base string, out *byte
 	}
 }
 
+var callClient = &http.Client{Timeout: 60 * time.Second}
+
 func call(t *testing.T, method, url, tok, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// A bounded wait: a server that stops answering fails the test (with
+	// its goroutine dump, see serveProc) instead of hanging the suite.
+	resp, err := callClient.Do(req)
 	must(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)

@@ -73,48 +73,60 @@ const maxStmts = 512
 // transaction, or nil to run it unprepared.
 func (s *DB) stmt(ctx context.Context, query string) *sql.Stmt {
 	tx, inTx := s.x.(*sql.Tx)
+	// stmtMu is never held while waiting for a connection: SQLite has one,
+	// and a transaction holding it may itself be waiting for stmtMu here
+	// (that deadlock hung a restarted `witness serve` on its first read).
 	s.stmtMu.Lock()
 	st, ok := s.stmts[query]
-	// Inside a transaction the pool may have no free connection (SQLite
-	// has one, held by the transaction), so only statements prepared
-	// before are used there.
-	if !ok && inTx && len(s.stmts) < maxStmts && !s.pending[query] {
-		// Prepare it on the pool once the transaction lets go of the
-		// connection; this run goes unprepared.
+	room := len(s.stmts) < maxStmts
+	schedule := !ok && inTx && room && !s.pending[query]
+	if schedule {
 		if s.pending == nil {
 			s.pending = map[string]bool{}
 		}
 		s.pending[query] = true
-		go func() {
-			st, err := s.db.PrepareContext(context.Background(), query)
-			s.stmtMu.Lock()
-			defer s.stmtMu.Unlock()
-			if err == nil && s.stmts[query] == nil {
-				if s.stmts == nil {
-					s.stmts = map[string]*sql.Stmt{}
-				}
-				s.stmts[query] = st
-			} else if err == nil {
-				st.Close()
-			}
-		}()
-	}
-	if !ok && !inTx && len(s.stmts) < maxStmts {
-		var err error
-		if st, err = s.db.PrepareContext(ctx, query); err == nil {
-			if s.stmts == nil {
-				s.stmts = map[string]*sql.Stmt{}
-			}
-			s.stmts[query] = st
-		}
 	}
 	s.stmtMu.Unlock()
+	if schedule {
+		// Inside a transaction the pool may have no free connection (SQLite
+		// has one, held by the transaction), so the statement is prepared
+		// on the pool once the transaction lets go; this run goes
+		// unprepared.
+		go func() {
+			st, err := s.db.PrepareContext(context.Background(), query)
+			if err != nil {
+				return
+			}
+			s.keep(query, st)
+		}()
+	}
+	if !ok && !inTx && room {
+		if prepared, err := s.db.PrepareContext(ctx, query); err == nil {
+			st = s.keep(query, prepared)
+		}
+	}
 	if st == nil {
 		return nil
 	}
 	if inTx {
 		return tx.StmtContext(ctx, st)
 	}
+	return st
+}
+
+// keep caches a freshly prepared statement and returns the cached one (a
+// concurrent caller may have prepared the same query first).
+func (s *DB) keep(query string, st *sql.Stmt) *sql.Stmt {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if cur := s.stmts[query]; cur != nil {
+		st.Close()
+		return cur
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[query] = st
 	return st
 }
 
