@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/witness-media/witness/analyzers/testclip"
+	"github.com/witness-media/witness/internal/testkit/natstest"
 	"github.com/witness-media/witness/markers"
 	"github.com/witness-media/witness/pipeline"
 )
@@ -168,18 +168,9 @@ func TestAnalyzeProfile(t *testing.T) {
 // Go subscriber standing in for any language) answers each frame; its
 // events land in the sidecar with source "plugin".
 func TestAnalyzeNATSPlugin(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	must(t, err)
-	ns.Start()
-	defer ns.Shutdown()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	must(t, err)
-	defer nc.Close()
+	nc, natsURL := natstest.Start(t)
 	var seen atomic.Int32 // written on the subscription's goroutine
-	_, err = nc.Subscribe("witness.plugin.counter.video", func(m *nats.Msg) {
+	_, err := nc.Subscribe("witness.plugin.counter.video", func(m *nats.Msg) {
 		n := seen.Add(1)
 		body := `{"events":[]}`
 		if n == 3 {
@@ -208,7 +199,7 @@ func TestAnalyzeNATSPlugin(t *testing.T) {
 	must(t, os.WriteFile(prof, []byte("analyzers:\n  - name: nats\n    fps: 2\n    params: {plugin: counter, timeout: 5s}\n"), 0o644))
 	side := filepath.Join(dir, "clip.json")
 	var out, errb bytes.Buffer
-	if code := runMain([]string{"analyze", rec, "--profile", prof, "--nats", ns.ClientURL(), "--json", side}, &out, &errb); code != 0 {
+	if code := runMain([]string{"analyze", rec, "--profile", prof, "--nats", natsURL, "--json", side}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	b, err := os.ReadFile(side)
