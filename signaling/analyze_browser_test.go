@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/witness-media/witness/internal/testkit/browser"
 	"github.com/witness-media/witness/pipeline"
 	"github.com/witness-media/witness/signaling"
 )
@@ -19,23 +18,14 @@ import (
 // come through Server.PushAlert, the natsevents.AlertPusher used for
 // events from other processes.
 func TestBrowserAgentAlerts(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("skipping the browser test: " + chromium + " is absent (apt-get install chromium)")
+	if _, err := os.Stat(browser.Chromium); err != nil {
+		t.Skip("skipping the browser test: " + browser.Chromium + " is absent (apt-get install chromium)")
 	}
-	dir := t.TempDir()
-	y4m, wav := filepath.Join(dir, "cam.y4m"), filepath.Join(dir, "mic.wav")
-	for _, args := range [][]string{
-		{"-f", "lavfi", "-i", "color=c=0x404040:s=160x120:r=10", "-t", "1", "-pix_fmt", "yuv420p", y4m},
-		{"-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "1", wav},
-	} {
-		if b, err := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("ffmpeg: %v %s", err, b)
-		}
-	}
+	y4m, wav := browser.FakeMedia(t, "color=c=0x404040:s=160x120:r=10", "anullsrc=r=48000:cl=mono", 1)
 	ts := newServer(t, nil)
-	page := startChromium(t, ts.Base+"/agent.html#token="+ts.token(t, "alerts1", "agent-web", signaling.RoleAgent, nil), y4m, wav)
+	page := browser.Open(t, ts.Base+"/agent.html#token="+ts.token(t, "alerts1", "agent-web", signaling.RoleAgent, nil), ".html", y4m, wav)
 	waitFor(t, 30*time.Second, "the agent page to join", func() bool {
-		v, err := page.eval(`!!(window.witnessState && window.witnessState.joined)`)
+		v, err := page.Eval(`!!(window.witnessState && window.witnessState.joined)`)
 		return err == nil && string(v) == "true"
 	})
 	ctx := context.Background()
@@ -53,7 +43,7 @@ func TestBrowserAgentAlerts(t *testing.T) {
 	}
 	var items []string
 	waitFor(t, 20*time.Second, "three alerts listed on the page", func() bool {
-		v, err := page.eval(`[...document.querySelectorAll("#alert-list li")].map(li => li.className + "|" + li.textContent)`)
+		v, err := page.Eval(`[...document.querySelectorAll("#alert-list li")].map(li => li.className + "|" + li.textContent)`)
 		items = nil
 		return err == nil && json.Unmarshal(v, &items) == nil && len(items) == 3
 	})
@@ -63,7 +53,7 @@ func TestBrowserAgentAlerts(t *testing.T) {
 		!strings.HasPrefix(items[2], "warning|") || !strings.Contains(items[2], "face.missing") {
 		t.Errorf("alert list %q: want newest first with severity classes", items)
 	}
-	v, err := page.eval(`[window.witnessState.beeps, window.witnessState.errors.length]`)
+	v, err := page.Eval(`[window.witnessState.beeps, window.witnessState.errors.length]`)
 	if err != nil || string(v) != "[2,0]" {
 		t.Errorf("tones played, page errors: %s (%v), want [2,0]: one per opened episode, none for an end", v, err)
 	}

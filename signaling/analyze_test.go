@@ -15,14 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"github.com/witness-media/witness/analyzers/natsevents"
 	"github.com/witness-media/witness/analyzers/testclip"
+	"github.com/witness-media/witness/internal/testkit/natstest"
 	"github.com/witness-media/witness/markers"
 	"github.com/witness-media/witness/pipeline"
 	"github.com/witness-media/witness/signaling"
@@ -88,25 +87,6 @@ func awayClip(t *testing.T) string {
 	return out
 }
 
-func startNATS(t *testing.T) *nats.Conn {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
-
 type gotAlert struct {
 	a  signaling.Alert
 	at time.Time // received by the agent's client
@@ -120,7 +100,7 @@ type gotAlert struct {
 // the wall time the customer's client sent the frame showing the condition.
 func TestLiveAnalysisAlerts(t *testing.T) {
 	clip := awayClip(t)
-	nc := startNATS(t)
+	nc, _ := natstest.Start(t)
 	room := "kyc-live"
 	sub, err := nc.SubscribeSync(natsevents.Subject("bank1", room))
 	if err != nil {

@@ -1,7 +1,6 @@
 package face_test
 
 import (
-	"errors"
 	"image"
 	"testing"
 	"time"
@@ -12,38 +11,14 @@ import (
 	"github.com/witness-media/witness/pipeline"
 )
 
-func photos(t *testing.T) *testclip.Photos {
-	t.Helper()
-	p, err := testclip.LoadPhotos()
-	if errors.Is(err, testclip.ErrNoPhotos) {
-		t.Fatalf("%v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
 // The scripted clip made from real photographs: the customer leaves at 4 s
 // and returns at 7 s, a second person is in frame 10-13 s. Each face event
 // fires once, within 0.5 s of the truth, and nothing else fires.
 func TestKYCClipFaceEvents(t *testing.T) {
-	p := photos(t)
+	p := testclip.TestPhotos(t)
 	clip := testclip.KYC(p, 640, 360, 10)
 	defer clip.Close()
-	a, err := analyzers.New("face", analyzers.Session{Tenant: "t", Room: t.Name()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(clip, 2, a) // 5 fps, as the live host samples
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-20s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
+	evs := testclip.Analyze(t, clip, 2, "face", analyzers.Session{Tenant: "t", Room: t.Name()}, nil) // 5 fps, as the live host samples
 	for _, p := range testclip.Match(evs, clip.Truth, 500*time.Millisecond, "face.") {
 		t.Error(p)
 	}
@@ -59,7 +34,7 @@ func TestKYCClipFaceEvents(t *testing.T) {
 
 // A face far from the camera and one at the side of the region alert.
 func TestTooSmallAndOffCentre(t *testing.T) {
-	p := photos(t)
+	p := testclip.TestPhotos(t)
 	clip := &testclip.Clip{W: 640, H: 360, FPS: 5, Duration: 6 * time.Second}
 	defer clip.Close()
 	clip.Script = func(tm time.Duration) ([]testclip.Layer, float64) {
@@ -104,7 +79,7 @@ func imageRect(x0, y0, x1, y1 int) image.Rectangle { return image.Rect(x0, y0, x
 // left and the customer on the right. The agent's face never counts; the
 // customer leaving her half is face.missing even though a face remains.
 func TestRegionOfInterest(t *testing.T) {
-	p := photos(t)
+	p := testclip.TestPhotos(t)
 	clip := &testclip.Clip{W: 640, H: 360, FPS: 5, Duration: 5 * time.Second}
 	defer clip.Close()
 	clip.Script = func(tm time.Duration) ([]testclip.Layer, float64) {
@@ -114,18 +89,7 @@ func TestRegionOfInterest(t *testing.T) {
 		}
 		return ls, 1
 	}
-	a, err := analyzers.New("face", analyzers.Session{Room: t.Name()}, pipeline.Params{"roi": []float64{0.5, 0, 0.5, 1}, "min_duration": "600ms"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(clip, 1, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-20s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
+	evs := testclip.Analyze(t, clip, 1, "face", analyzers.Session{Room: t.Name()}, pipeline.Params{"roi": []float64{0.5, 0, 0.5, 1}, "min_duration": "600ms"})
 	for _, pr := range testclip.Match(evs, []testclip.Truth{{Kind: "face.missing", At: 2 * time.Second}}, 500*time.Millisecond, "face.") {
 		t.Error(pr)
 	}

@@ -63,11 +63,7 @@ func TestRGBMatFormats(t *testing.T) {
 // frame is detected once, landmarks and embeddings are computed once and
 // agree, and nothing races.
 func TestSharedTrackerConcurrent(t *testing.T) {
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testclip.TestPhotos(t)
 	clip := testclip.KYC(p, 640, 360, 5)
 	defer clip.Close()
 	var frames []*pipeline.VideoFrame
@@ -121,11 +117,7 @@ func TestSharedTrackerConcurrent(t *testing.T) {
 
 // Change gating: a static scene is detected once every DetectEvery frames.
 func TestChangeGating(t *testing.T) {
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testclip.TestPhotos(t)
 	clip := &testclip.Clip{W: 320, H: 240, FPS: 5, Duration: 2 * time.Second}
 	defer clip.Close()
 	clip.Script = func(time.Duration) ([]testclip.Layer, float64) {

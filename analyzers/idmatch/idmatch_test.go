@@ -15,27 +15,11 @@ import (
 
 func kycEvents(t *testing.T, photo string) []pipeline.Event {
 	t.Helper()
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testclip.TestPhotos(t)
 	clip := testclip.KYC(p, 640, 360, 10)
 	clip.Duration = 10 * time.Second
 	defer clip.Close()
-	a, err := analyzers.New("idmatch", analyzers.Session{Room: t.Name()}, pipeline.Params{"photo": photo})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(clip, 2, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-22s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
-	return evs
+	return testclip.Analyze(t, clip, 2, "idmatch", analyzers.Session{Room: t.Name()}, pipeline.Params{"photo": photo})
 }
 
 // The customer's full, differently framed photograph as the ID photo: a

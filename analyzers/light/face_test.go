@@ -10,34 +10,13 @@ import (
 	"github.com/witness-media/witness/pipeline"
 )
 
-func photos(t *testing.T) *testclip.Photos {
-	t.Helper()
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
 // On the scripted clip from real photographs the light dims 22-25 s: one
 // light.dark within 0.5 s, nothing on the clean segments.
 func TestKYCClipDimmedLight(t *testing.T) {
-	p := photos(t)
+	p := testclip.TestPhotos(t)
 	clip := testclip.KYC(p, 640, 360, 10)
 	defer clip.Close()
-	a, err := analyzers.New("light", analyzers.Session{Room: t.Name()}, pipeline.Params{"use_face": true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(clip, 2, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-18s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
+	evs := testclip.Analyze(t, clip, 2, "light", analyzers.Session{Room: t.Name()}, pipeline.Params{"use_face": true})
 	for _, pr := range testclip.Match(evs, clip.Truth, 500*time.Millisecond, "light.") {
 		t.Error(pr)
 	}
@@ -46,7 +25,7 @@ func TestKYCClipDimmedLight(t *testing.T) {
 // A dark face in front of a bright wall is backlit (not "dark", although
 // the face alone is dark), from 2 s on; before that the face is lit.
 func TestBacklitFace(t *testing.T) {
-	p := photos(t)
+	p := testclip.TestPhotos(t)
 	clip := &testclip.Clip{W: 640, H: 360, FPS: 5, Duration: 5 * time.Second, Wall: 235}
 	defer clip.Close()
 	clip.Script = func(tm time.Duration) ([]testclip.Layer, float64) {
@@ -56,18 +35,7 @@ func TestBacklitFace(t *testing.T) {
 		}
 		return []testclip.Layer{l}, 1
 	}
-	a, err := analyzers.New("light", analyzers.Session{Room: t.Name()}, pipeline.Params{"use_face": true, "min_duration": "600ms"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(clip, 1, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-18s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
+	evs := testclip.Analyze(t, clip, 1, "light", analyzers.Session{Room: t.Name()}, pipeline.Params{"use_face": true, "min_duration": "600ms"})
 	truth := []testclip.Truth{{Kind: "light.backlit", At: 2 * time.Second}}
 	for _, pr := range testclip.Match(evs, truth, 500*time.Millisecond, "light.") {
 		t.Error(pr)

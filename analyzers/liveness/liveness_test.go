@@ -12,37 +12,15 @@ import (
 	"github.com/witness-media/witness/pipeline"
 )
 
-func photos(t *testing.T) *testclip.Photos {
-	t.Helper()
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
 func run(t *testing.T, c *testclip.Clip, params pipeline.Params) []pipeline.Event {
 	t.Helper()
-	a, err := analyzers.New("liveness", analyzers.Session{Room: t.Name()}, params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(c, 2, a) // 5 fps
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-18s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
-	return evs
+	return testclip.Analyze(t, c, 2, "liveness", analyzers.Session{Room: t.Name()}, params) // 5 fps
 }
 
 // A still photograph moved by pans and zooms (a photo held to the camera)
 // is flagged not live after the first window, once.
 func TestStillPhotoIsNotLive(t *testing.T) {
-	c := testclip.Still(photos(t), 640, 360, 10, 16*time.Second)
+	c := testclip.Still(testclip.TestPhotos(t), 640, 360, 10, 16*time.Second)
 	defer c.Close()
 	evs := run(t, c, nil)
 	truth := []testclip.Truth{{Kind: liveness.KindSuspect, At: 8 * time.Second}}
@@ -61,7 +39,7 @@ func TestStillPhotoIsNotLive(t *testing.T) {
 // the pulse estimator finds it. (An injected pulse is not a live person:
 // this checks the signal path, see docs/analyzers.md.)
 func TestInjectedPulseIsFound(t *testing.T) {
-	c := testclip.Pulsed(photos(t), 640, 360, 10, 16*time.Second, 0.02, 72)
+	c := testclip.Pulsed(testclip.TestPhotos(t), 640, 360, 10, 16*time.Second, 0.02, 72)
 	defer c.Close()
 	evs := run(t, c, nil)
 	for _, e := range evs {
@@ -72,7 +50,7 @@ func TestInjectedPulseIsFound(t *testing.T) {
 // The customer is replaced by someone else at 6 s: identity.changed fires
 // once, about when it happened (within the embedding period + debounce).
 func TestIdentityChanged(t *testing.T) {
-	p := photos(t)
+	p := testclip.TestPhotos(t)
 	c := &testclip.Clip{W: 640, H: 360, FPS: 10, Duration: 12 * time.Second}
 	defer c.Close()
 	c.Script = func(tm time.Duration) ([]testclip.Layer, float64) {
@@ -100,7 +78,7 @@ func TestIdentityChanged(t *testing.T) {
 // The panned photograph with blinks (eyes painted shut for 400 ms every
 // 2.5 s) passes on the blink evidence.
 func TestBlinksCountAsLive(t *testing.T) {
-	c := testclip.Blinking(photos(t), 640, 360, 10, 16*time.Second)
+	c := testclip.Blinking(testclip.TestPhotos(t), 640, 360, 10, 16*time.Second)
 	defer c.Close()
 	for _, e := range run(t, c, nil) {
 		t.Errorf("unexpected %s at %v: %s", e.Kind, e.MediaTime, e.Data)

@@ -9,36 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-
 	"github.com/witness-media/witness/analyzers"
 	_ "github.com/witness-media/witness/analyzers/face"
 	"github.com/witness-media/witness/analyzers/natsevents"
 	"github.com/witness-media/witness/analyzers/testclip"
+	"github.com/witness-media/witness/internal/testkit/natstest"
 	"github.com/witness-media/witness/markers"
 	"github.com/witness-media/witness/pipeline"
 )
-
-// startNATS runs an embedded nats-server on a random loopback port.
-func startNATS(t testing.TB) *nats.Conn {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
 
 // Absences of the customer in the leaving clip.
 var absent = [][2]time.Duration{{2 * time.Second, 3400 * time.Millisecond}, {4800 * time.Millisecond, 6200 * time.Millisecond},
@@ -65,7 +43,7 @@ var store *markers.MemStore
 // events are published on NATS, and returns what a subscriber received
 // with the latency from the frame that confirmed each condition.
 func liveRun(t testing.TB, speed float64) ([]pipeline.Event, []time.Duration, []time.Duration) {
-	nc := startNATS(t)
+	nc, _ := natstest.Start(t)
 	sub, err := nc.SubscribeSync(natsevents.Subject("bank-a", "room-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -73,11 +51,7 @@ func liveRun(t testing.TB, speed float64) ([]pipeline.Event, []time.Duration, []
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testclip.TestPhotos(t)
 	clip := leavingClip(p)
 	defer clip.Close()
 
@@ -210,7 +184,7 @@ func (r *recorder) PushAlert(_ context.Context, tenant, room string, e pipeline.
 // Forward delivers a tenant's events to the signaling side's pusher, and
 // another tenant's events are not delivered.
 func TestForward(t *testing.T) {
-	nc := startNATS(t)
+	nc, _ := natstest.Start(t)
 	rec := &recorder{}
 	sub, err := natsevents.Forward(context.Background(), nc, "bank-a", "", rec, func(err error) { t.Error(err) })
 	if err != nil {

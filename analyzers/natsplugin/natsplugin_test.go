@@ -12,32 +12,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/witness-media/witness/analyzers"
 	"github.com/witness-media/witness/analyzers/natsplugin"
+	"github.com/witness-media/witness/internal/testkit/natstest"
 	"github.com/witness-media/witness/pipeline"
 )
 
 func startNATS(t *testing.T) (*nats.Conn, string) {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc, url := natstest.Start(t)
 	natsplugin.SetConn(nc)
-	return nc, ns.ClientURL()
+	return nc, url
 }
 
 // tone is 20 ms of a 440 Hz sine at the given level (dBFS), 16 kHz mono.

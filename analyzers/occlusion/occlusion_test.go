@@ -15,25 +15,10 @@ import (
 // second person raise no occlusion and no eyes-closed event (eyes are open
 // in the photograph throughout).
 func TestKYCClipOcclusion(t *testing.T) {
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testclip.TestPhotos(t)
 	clip := testclip.KYC(p, 640, 360, 10)
 	defer clip.Close()
-	a, err := analyzers.New("occlusion", analyzers.Session{Room: t.Name()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(clip, 2, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-18s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
+	evs := testclip.Analyze(t, clip, 2, "occlusion", analyzers.Session{Room: t.Name()}, nil)
 	for _, pr := range testclip.Match(evs, clip.Truth, 500*time.Millisecond, "occlusion.", "eyes.") {
 		t.Error(pr)
 	}
@@ -42,11 +27,7 @@ func TestKYCClipOcclusion(t *testing.T) {
 // Eyes closed 3-7 s (the photograph with its eyes painted shut): one
 // eyes.closed at 3 s, and closed eyes are not mistaken for a covered face.
 func TestEyesClosedForLong(t *testing.T) {
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testclip.TestPhotos(t)
 	clip := &testclip.Clip{W: 640, H: 360, FPS: 10, Duration: 10 * time.Second}
 	defer clip.Close()
 	clip.Script = func(tm time.Duration) ([]testclip.Layer, float64) {
@@ -56,18 +37,7 @@ func TestEyesClosedForLong(t *testing.T) {
 		}
 		return []testclip.Layer{{Pic: pic, Box: image.Rect(230, 50, 430, 310)}}, 1
 	}
-	a, err := analyzers.New("occlusion", analyzers.Session{Room: t.Name()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(clip, 2, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-18s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
+	evs := testclip.Analyze(t, clip, 2, "occlusion", analyzers.Session{Room: t.Name()}, nil)
 	for _, pr := range testclip.Match(evs, []testclip.Truth{{Kind: "eyes.closed", At: 3 * time.Second}}, 500*time.Millisecond, "occlusion.", "eyes.") {
 		t.Error(pr)
 	}

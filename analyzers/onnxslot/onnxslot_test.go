@@ -46,11 +46,7 @@ event: {kind: custom.nobody, severity: warning, min_duration: 600ms}
 	if err != nil || len(names) != 1 || names[0] != "custom-nobody" {
 		t.Fatalf("LoadDir: %v %v", names, err)
 	}
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testclip.TestPhotos(t)
 	clip := &testclip.Clip{W: 640, H: 360, FPS: 10, Duration: 5 * time.Second}
 	defer clip.Close()
 	clip.Script = func(tm time.Duration) ([]testclip.Layer, float64) {
@@ -59,18 +55,7 @@ event: {kind: custom.nobody, severity: warning, min_duration: 600ms}
 		}
 		return []testclip.Layer{{Pic: &p.Astronaut, Box: image.Rect(230, 50, 430, 310)}}, 1
 	}
-	a, err := analyzers.New("custom-nobody", analyzers.Session{Room: t.Name()}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	evs, err := testclip.Run(clip, 2, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		t.Logf("%-16s %6.2fs %s", e.Kind, e.MediaTime.Seconds(), e.Data)
-	}
+	evs := testclip.Analyze(t, clip, 2, "custom-nobody", analyzers.Session{Room: t.Name()}, nil)
 	for _, pr := range testclip.Match(evs, []testclip.Truth{{Kind: "custom.nobody", At: 2 * time.Second}}, 500*time.Millisecond, "custom.") {
 		t.Error(pr)
 	}
@@ -100,11 +85,7 @@ event: {kind: deepfake.suspect, severity: critical, min_duration: 400ms}
 		t.Fatal(err)
 	}
 	defer a.Close()
-	p, err := testclip.LoadPhotos()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := testclip.TestPhotos(t)
 	clip := testclip.KYC(p, 640, 360, 10)
 	clip.Duration = 6 * time.Second
 	defer clip.Close()

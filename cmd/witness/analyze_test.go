@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/witness-media/witness/analyzers/testclip"
+	"github.com/witness-media/witness/internal/testkit/natstest"
 	"github.com/witness-media/witness/markers"
 	"github.com/witness-media/witness/pipeline"
 )
@@ -23,14 +23,9 @@ import (
 // witness analyze over an MP4 of the scripted photo clip: every truth event
 // once within 0.5 s, nothing else, and the sidecars are written.
 func TestAnalyzeCommand(t *testing.T) {
-	p, err := testclip.LoadPhotos()
-	must(t, err)
-	defer p.Close()
-	clip := testclip.KYC(p, 640, 360, 10)
-	defer clip.Close()
 	dir := t.TempDir()
 	rec := filepath.Join(dir, "kyc.mp4")
-	must(t, clip.WriteMP4(rec))
+	truth := kycMP4(t, 640, 360, 0, rec)
 
 	side, vtt, meta := filepath.Join(dir, "kyc.json"), filepath.Join(dir, "kyc.vtt"), filepath.Join(dir, "kyc.ffmeta")
 	var out, errb bytes.Buffer
@@ -53,7 +48,7 @@ func TestAnalyzeCommand(t *testing.T) {
 			t.Errorf("%s at %v has no end", m.Kind, m.At)
 		}
 	}
-	for _, pr := range testclip.Match(evs, clip.Truth, 500*time.Millisecond, "face.", "light.", "occlusion.", "eyes.") {
+	for _, pr := range testclip.Match(evs, truth, 500*time.Millisecond, "face.", "light.", "occlusion.", "eyes.") {
 		t.Error(pr)
 	}
 	v, err := os.ReadFile(vtt)
@@ -134,15 +129,9 @@ func TestAnalyzeVoiceprint(t *testing.T) {
 
 // A business profile with params (the ID photo) through --profile.
 func TestAnalyzeProfile(t *testing.T) {
-	p, err := testclip.LoadPhotos()
-	must(t, err)
-	defer p.Close()
-	clip := testclip.KYC(p, 640, 360, 10)
-	clip.Duration = 4 * time.Second
-	defer clip.Close()
 	dir := t.TempDir()
 	rec := filepath.Join(dir, "kyc.mp4")
-	must(t, clip.WriteMP4(rec))
+	kycMP4(t, 640, 360, 4*time.Second, rec)
 	prof := filepath.Join(dir, "bank.yaml")
 	must(t, os.WriteFile(prof, []byte("analyzers:\n  - name: idmatch\n    fps: 2\n    params: {photo: "+testclip.MessiPhoto+"}\n"), 0o644))
 	var out, errb bytes.Buffer
@@ -168,18 +157,9 @@ func TestAnalyzeProfile(t *testing.T) {
 // Go subscriber standing in for any language) answers each frame; its
 // events land in the sidecar with source "plugin".
 func TestAnalyzeNATSPlugin(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	must(t, err)
-	ns.Start()
-	defer ns.Shutdown()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	must(t, err)
-	defer nc.Close()
+	nc, natsURL := natstest.Start(t)
 	var seen atomic.Int32 // written on the subscription's goroutine
-	_, err = nc.Subscribe("witness.plugin.counter.video", func(m *nats.Msg) {
+	_, err := nc.Subscribe("witness.plugin.counter.video", func(m *nats.Msg) {
 		n := seen.Add(1)
 		body := `{"events":[]}`
 		if n == 3 {
@@ -195,20 +175,14 @@ func TestAnalyzeNATSPlugin(t *testing.T) {
 	must(t, err)
 	must(t, nc.Flush())
 
-	p, err := testclip.LoadPhotos()
-	must(t, err)
-	defer p.Close()
-	clip := testclip.KYC(p, 320, 180, 10)
-	clip.Duration = 2 * time.Second
-	defer clip.Close()
 	dir := t.TempDir()
 	rec := filepath.Join(dir, "clip.mp4")
-	must(t, clip.WriteMP4(rec))
+	kycMP4(t, 320, 180, 2*time.Second, rec)
 	prof := filepath.Join(dir, "p.yaml")
 	must(t, os.WriteFile(prof, []byte("analyzers:\n  - name: nats\n    fps: 2\n    params: {plugin: counter, timeout: 5s}\n"), 0o644))
 	side := filepath.Join(dir, "clip.json")
 	var out, errb bytes.Buffer
-	if code := runMain([]string{"analyze", rec, "--profile", prof, "--nats", ns.ClientURL(), "--json", side}, &out, &errb); code != 0 {
+	if code := runMain([]string{"analyze", rec, "--profile", prof, "--nats", natsURL, "--json", side}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	b, err := os.ReadFile(side)
@@ -218,4 +192,17 @@ func TestAnalyzeNATSPlugin(t *testing.T) {
 	if seen.Load() != 4 || len(sc.Markers) != 1 || sc.Markers[0].Kind != "plugin.third_frame" || sc.Markers[0].Source != pipeline.OriginPlugin || sc.Markers[0].At != time.Second {
 		t.Fatalf("plugin saw %d frames; sidecar %s", seen.Load(), b)
 	}
+}
+
+// kycMP4 writes the scripted KYC clip from real photographs (w x h, 10 fps,
+// cut to d when d > 0) to path and returns its ground truth.
+func kycMP4(t *testing.T, w, h int, d time.Duration, path string) []testclip.Truth {
+	t.Helper()
+	clip := testclip.KYC(testclip.TestPhotos(t), w, h, 10)
+	defer clip.Close()
+	if d > 0 {
+		clip.Duration = d
+	}
+	must(t, clip.WriteMP4(path))
+	return clip.Truth
 }
