@@ -58,6 +58,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	u := p.URL()
 	fmt.Fprintf(stdout, "witness serve: roles %s, data in %s\n", cfg.Control.Roles, cfg.DataDir)
 	if p.API != nil {
+		// The web console is mounted with the control role (console/web).
+		fmt.Fprintf(stdout, "  console  %s/  (customer queue page %s/h5?tenant=...&business=...)\n", u, u)
 		fmt.Fprintf(stdout, "  API      %s/api/v1\n  OpenAPI  %s/openapi.json\n", u, u)
 	}
 	if p.Has(platform.RoleSignaling) {
