@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -651,13 +652,24 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, c *caller) 
 	return nil
 }
 
-func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, c *caller) error {
-	rec, err := s.db.Record(r.Context(), c.scope, r.PathValue("id"))
+// visibleRecord reads record id in the caller's scope. An agent sees only
+// the records of its own calls; another agent's answers as not found, so
+// that ids cannot be probed.
+func (s *Server) visibleRecord(ctx context.Context, c *caller, id string) (store.Record, error) {
+	rec, err := s.db.Record(ctx, c.scope, id)
 	if err != nil {
-		return err
+		return rec, err
 	}
 	if c.user.Role == auth.RoleAgent && rec.AgentID != c.user.ID {
-		return fmt.Errorf("record %s: %w", rec.ID, store.ErrNotFound)
+		return store.Record{}, fmt.Errorf("record %s: %w", id, store.ErrNotFound)
+	}
+	return rec, nil
+}
+
+func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, c *caller) error {
+	rec, err := s.visibleRecord(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
 	}
 	writeJSON(w, 200, rec)
 	return nil
@@ -673,12 +685,9 @@ func (s *Server) putSummary(w http.ResponseWriter, r *http.Request, c *caller) e
 		// The call's end may still be queued for writing.
 		s.rw.Sync()
 	}
-	rec, err := s.db.Record(r.Context(), c.scope, id)
+	rec, err := s.visibleRecord(r.Context(), c, id)
 	if err != nil {
 		return err
-	}
-	if c.user.Role == auth.RoleAgent && rec.AgentID != c.user.ID {
-		return fmt.Errorf("record %s: %w", id, store.ErrNotFound)
 	}
 	err = s.db.SetRecordSummary(r.Context(), c.scope, id, req)
 	s.audit(r.Context(), c, rec.TenantID, "record.summary", id, store.RecordSummary{Summary: rec.Summary, SummaryOptions: rec.SummaryOptions, CustomerTags: rec.CustomerTags, Rating: rec.Rating}, req, err)
@@ -698,12 +707,9 @@ func (s *Server) putItems(w http.ResponseWriter, r *http.Request, c *caller) err
 	if s.rw != nil {
 		s.rw.Sync()
 	}
-	rec, err := s.db.Record(r.Context(), c.scope, id)
+	rec, err := s.visibleRecord(r.Context(), c, id)
 	if err != nil {
 		return err
-	}
-	if c.user.Role == auth.RoleAgent && rec.AgentID != c.user.ID {
-		return fmt.Errorf("record %s: %w", id, store.ErrNotFound)
 	}
 	for i := range req.Chat {
 		if req.Chat[i].At.IsZero() {
