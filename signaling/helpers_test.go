@@ -549,7 +549,7 @@ func isKeyframeStart(mime string, b []byte) bool {
 		case 24: // STAP-A: look at each aggregated unit
 			for i := 1; i+2 < len(b); {
 				size := int(b[i])<<8 | int(b[i+1])
-				if i+2 < len(b) && (b[i+2]&0x1F == 5 || b[i+2]&0x1F == 7) {
+				if nal := b[i+2] & 0x1F; nal == 5 || nal == 7 {
 					return true
 				}
 				i += 2 + size
