@@ -2,7 +2,6 @@ package signaling
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -25,9 +24,6 @@ type participant struct {
 
 	pub *webrtc.PeerConnection // client → server (client offers)
 	sub *webrtc.PeerConnection // server → client (server offers)
-	// pcMu serialises our Close of pub/sub with GetStats (see stats).
-	pcMu     sync.RWMutex
-	pcClosed bool
 
 	audioMuted, videoMuted bool
 	sources                map[string]string     // client track id → source (from publish)
@@ -140,30 +136,7 @@ func (p *participant) closePCs() {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		p.pcMu.Lock()
-		defer p.pcMu.Unlock()
-		p.pcClosed = true
 		_ = pub.Close()
 		_ = sub.Close()
 	}()
-}
-
-// stats reads both connections' stats. pion v4.2.20's GetStats reads a
-// field its close writes without a lock (a data race under -race), so our
-// Close and GetStats are serialised by pcMu, and a connection that is not
-// connected is not read: pion closes one itself, on its own goroutine,
-// when the DTLS handshake fails, which is before it ever connects.
-func (p *participant) stats() (pub, sub webrtc.StatsReport) {
-	p.pcMu.RLock()
-	defer p.pcMu.RUnlock()
-	if p.pcClosed {
-		return nil, nil
-	}
-	if p.pub.ConnectionState() == webrtc.PeerConnectionStateConnected {
-		pub = p.pub.GetStats()
-	}
-	if p.sub.ConnectionState() == webrtc.PeerConnectionStateConnected {
-		sub = p.sub.GetStats()
-	}
-	return pub, sub
 }

@@ -104,7 +104,8 @@ func buildStats(src []statsSource, interval time.Duration) *StatsMsg {
 	secs := interval.Seconds()
 	for _, s := range src {
 		ps := ParticipantStats{ID: s.p.id, Identity: s.p.identity, State: s.info.State, hidden: s.p.hidden, Up: []TrackStats{}, Down: []TrackStats{}}
-		pub, sub := s.p.stats()
+		pub := s.p.pub.GetStats()
+		sub := s.p.sub.GetStats()
 		for _, st := range pub {
 			if cp, ok := st.(webrtc.ICECandidatePairStats); ok && cp.Nominated {
 				ps.RTTMS = cp.CurrentRoundTripTime * 1000
