@@ -2,8 +2,10 @@ import { createContext, useContext } from 'react';
 
 export type Lang = 'zh' | 'en';
 
-// One dictionary: key → [中文, English].
-const dict: Record<string, [string, string]> = {
+// The shared dictionary: key → [中文, English]. Each console area adds its
+// own keys in src/i18n/<area>.ts (export default a Record of the same shape),
+// merged below, so areas do not edit one file.
+const base: Record<string, [string, string]> = {
   appName: ['Witness 远程视频', 'Witness remote video'],
   login: ['登录', 'Sign in'],
   logout: ['退出', 'Sign out'],
@@ -90,6 +92,9 @@ const dict: Record<string, [string, string]> = {
   error: ['出错了', 'Error'],
   noAccess: ['此账号无权访问该页面', 'This account cannot use this page'],
 };
+
+const areas = import.meta.glob<Record<string, [string, string]>>('./i18n/*.ts', { eager: true, import: 'default' });
+const dict: Record<string, [string, string]> = Object.assign({}, base, ...Object.values(areas));
 
 export const LangContext = createContext<{ lang: Lang; setLang: (l: Lang) => void }>({ lang: 'zh', setLang: () => {} });
 
