@@ -130,7 +130,17 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 			}
 		})
 	}
-	c.Sub.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	c.Sub.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		// Read the receiver's RTCP: the interceptors (receiver reports
+		// with the sender-report echo the server's round trip needs) only
+		// see what is read.
+		go func() {
+			for {
+				if _, _, err := r.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
 		if opts.OnTrack != nil {
 			opts.OnTrack(t, c.TrackInfo(t.ID()))
 		}
