@@ -69,6 +69,7 @@ func probes(ticketB, apptB string) map[string]probe {
 		"DELETE /api/v1/appointments/{id}":            {"/api/v1/appointments/" + apptB, ``},
 		"GET /api/v1/records":                         {"/api/v1/records?tenant=tenB", ``},
 		"GET /api/v1/records/{id}":                    {"/api/v1/records/recB", ``},
+		"GET /api/v1/records/{id}/events":             {"/api/v1/records/recB/events", ``},
 		"GET /api/v1/records/{id}/qc":                 {"/api/v1/records/recB/qc", ``},
 		"POST /api/v1/records/{id}/files/{name}/link": {"/api/v1/records/recB/files/recB_001.mp4/link", `{"purpose":"download"}`},
 		"GET /api/v1/records/{id}/files/{name}":       {"/api/v1/records/recB/files/recB_001.mp4", ``},

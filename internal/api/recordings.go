@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -212,4 +213,93 @@ func (s *Server) recordQC(w http.ResponseWriter, r *http.Request, c *caller) err
 // response alerts: a long download is not a slow API).
 func isFileStream(h http.Header) bool {
 	return h.Get("Accept-Ranges") == "bytes" || strings.HasPrefix(h.Get("Content-Disposition"), "attachment")
+}
+
+// timelineEvent is one analyzer or recorder event on a recording file's
+// timeline, from the record's .markers.json files.
+type timelineEvent struct {
+	File     string          `json:"file"` // the recording file (name) it belongs to
+	At       int64           `json:"at_ns"`
+	End      int64           `json:"end_ns,omitempty"`
+	Kind     string          `json:"kind"`
+	Severity string          `json:"severity"`
+	Source   string          `json:"source"` // auto, plugin, manual (the recorder's pauses and mutes)
+	Label    string          `json:"label,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
+}
+
+// maxMarkersFile bounds what is read of one markers file.
+const maxMarkersFile = 8 << 20
+
+// recordEvents lists the analyzers' and the recorder's events of a record
+// visible to the caller: every linked FILE.markers.json (the live
+// analysis sidecar of FILE, markers format) and OUT.markers.json (the
+// mixer's pauses and mutes of OUT.mp4, event format), read from the blob
+// store. Manual marks are the marker API's (/api/v1/markers/...).
+func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request, c *caller) error {
+	rec, err := s.visibleRecord(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for _, l := range rec.Recordings {
+		names[path.Base(l.Key)] = true
+	}
+	out := []timelineEvent{}
+	for _, l := range rec.Recordings {
+		name := path.Base(l.Key)
+		base, ok := strings.CutSuffix(name, ".markers.json")
+		if !ok {
+			continue
+		}
+		if s.opts.Blobs == nil {
+			return fmt.Errorf("%w: no recording store in this process", errUnavailable)
+		}
+		file := base
+		if path.Ext(base) == "" && names[base+".mp4"] {
+			file = base + ".mp4"
+		}
+		evs, err := s.readMarkers(r.Context(), l.Key, file)
+		if err != nil {
+			return err
+		}
+		out = append(out, evs...)
+	}
+	writeJSON(w, 200, map[string]any{"events": out})
+	return nil
+}
+
+func (s *Server) readMarkers(ctx context.Context, key, file string) ([]timelineEvent, error) {
+	rd, _, err := s.opts.Blobs.Open(ctx, key)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, fmt.Errorf("markers file %s is linked but not in the store: %w", path.Base(key), store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: recording store: %v", errUnavailable, err)
+	}
+	defer rd.Close()
+	// Both shapes in one: markers.Marker (at_ns, end_ns, label) and
+	// pipeline.Event (media_time_ns).
+	var raw []struct {
+		At        *int64          `json:"at_ns"`
+		End       int64           `json:"end_ns"`
+		MediaTime int64           `json:"media_time_ns"`
+		Kind      string          `json:"kind"`
+		Severity  string          `json:"severity"`
+		Source    string          `json:"source"`
+		Label     string          `json:"label"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(rd, maxMarkersFile)).Decode(&raw); err != nil {
+		return nil, fmt.Errorf("markers file %s: %w", path.Base(key), err)
+	}
+	out := make([]timelineEvent, 0, len(raw))
+	for _, m := range raw {
+		ev := timelineEvent{File: file, At: m.MediaTime, End: m.End, Kind: m.Kind, Severity: m.Severity, Source: m.Source, Label: m.Label, Data: m.Data}
+		if m.At != nil {
+			ev.At = *m.At
+		}
+		out = append(out, ev)
+	}
+	return out, nil
 }

@@ -36,6 +36,18 @@ func withRecording(t *testing.T, e *env) []byte {
 	must(t, err)
 	must(t, e.db.AddRecordRecording(ctx, store.System(), "recA", store.RecordingLink{Key: info.Key, SHA256: info.SHA256, Size: info.Size}))
 	must(t, e.db.SetRecordQC(ctx, store.System(), "recA", "warn"))
+	// The live analysis sidecar (markers format) and the mixer's own
+	// markers (event format), linked like the recorder's other files.
+	for name, body := range map[string]string{
+		"recA_001.mp4.markers.json": `[{"id":"m1","recording":"recA_001.mp4","at_ns":3000000000,"end_ns":7000000000,"kind":"face.missing","severity":"warning","source":"auto","label":"face.missing"}]`,
+		"recA_001.markers.json":     `[{"kind":"recording.paused","severity":"info","source":"manual","media_time_ns":1500000000}]`,
+	} {
+		p := filepath.Join(t.TempDir(), name)
+		must(t, os.WriteFile(p, []byte(body), 0o600))
+		info, err := (&blob.Uploader{Store: st}).Upload(ctx, "tenA/recA/"+name, p)
+		must(t, err)
+		must(t, e.db.AddRecordRecording(ctx, store.System(), "recA", store.RecordingLink{Key: info.Key, SHA256: info.SHA256, Size: info.Size}))
+	}
 	e.srv.opts.Blobs = st
 	e.user("agent2-A", "tenA", auth.RoleAgent)
 	return want
@@ -192,10 +204,11 @@ func TestRecordingFiles(t *testing.T) {
 	}
 }
 
-// TestRecordQCAndFilters: the record's QC reports for whoever may see the
-// record (its agent too, without job.read), nobody else; the records list
-// filters by QC verdict and by a tenant with its branches.
-func TestRecordQCAndFilters(t *testing.T) {
+// TestRecordQCEventsAndFilters: the record's QC reports and its analyzer
+// and recorder events for whoever may see the record (its agent too,
+// without job.read), nobody else; the records list filters by QC verdict
+// and by a tenant with its branches.
+func TestRecordQCEventsAndFilters(t *testing.T) {
 	e := newEnv(t)
 	withRecording(t, e)
 	ctx := context.Background()
@@ -214,6 +227,21 @@ func TestRecordQCAndFilters(t *testing.T) {
 		if code, _ := e.as(u, "GET", "/api/v1/records/recA/qc", nil); code != 404 {
 			t.Errorf("qc as %s: %d, want 404", u, code)
 		}
+		if code, _ := e.as(u, "GET", "/api/v1/records/recA/events", nil); code != 404 {
+			t.Errorf("events as %s: %d, want 404", u, code)
+		}
+	}
+	code, body := e.as("agent-A", "GET", "/api/v1/records/recA/events", nil)
+	var evs struct{ Events []timelineEvent }
+	must(t, json.Unmarshal(body, &evs))
+	got := map[string]timelineEvent{}
+	for _, ev := range evs.Events {
+		got[ev.Kind] = ev
+	}
+	if fm, p := got["face.missing"], got["recording.paused"]; code != 200 || len(evs.Events) != 2 ||
+		fm.File != "recA_001.mp4" || fm.At != 3e9 || fm.End != 7e9 || fm.Source != "auto" || fm.Severity != "warning" ||
+		p.File != "recA_001.mp4" || p.At != 1.5e9 || p.Source != "manual" {
+		t.Errorf("events: %d %s", code, body)
 	}
 
 	ids := func(user, q string) string {
