@@ -223,7 +223,10 @@ type timelineEvent struct {
 	End      int64           `json:"end_ns,omitempty"`
 	Kind     string          `json:"kind"`
 	Severity string          `json:"severity"`
-	Source   string          `json:"source"` // auto, plugin, manual (the recorder's pauses and mutes)
+	Source   string          `json:"source"` // auto, plugin, manual
+	// Origin is analysis (the live analyzers' sidecar FILE.markers.json)
+	// or recorder (the mixer's OUT.markers.json: pauses, gaps, mutes).
+	Origin string `json:"origin"`
 	Label    string          `json:"label,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"`
 }
@@ -255,11 +258,14 @@ func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request, c *caller)
 		if s.opts.Blobs == nil {
 			return fmt.Errorf("%w: no recording store in this process", errUnavailable)
 		}
-		file := base
-		if path.Ext(base) == "" && names[base+".mp4"] {
-			file = base + ".mp4"
+		file, origin := base, "analysis"
+		if path.Ext(base) == "" {
+			origin = "recorder"
+			if names[base+".mp4"] {
+				file = base + ".mp4"
+			}
 		}
-		evs, err := s.readMarkers(r.Context(), l.Key, file)
+		evs, err := s.readMarkers(r.Context(), l.Key, file, origin)
 		if err != nil {
 			return err
 		}
@@ -269,7 +275,7 @@ func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request, c *caller)
 	return nil
 }
 
-func (s *Server) readMarkers(ctx context.Context, key, file string) ([]timelineEvent, error) {
+func (s *Server) readMarkers(ctx context.Context, key, file, origin string) ([]timelineEvent, error) {
 	rd, _, err := s.opts.Blobs.Open(ctx, key)
 	if errors.Is(err, blob.ErrNotFound) {
 		return nil, fmt.Errorf("markers file %s is linked but not in the store: %w", path.Base(key), store.ErrNotFound)
@@ -295,7 +301,7 @@ func (s *Server) readMarkers(ctx context.Context, key, file string) ([]timelineE
 	}
 	out := make([]timelineEvent, 0, len(raw))
 	for _, m := range raw {
-		ev := timelineEvent{File: file, At: m.MediaTime, End: m.End, Kind: m.Kind, Severity: m.Severity, Source: m.Source, Label: m.Label, Data: m.Data}
+		ev := timelineEvent{File: file, At: m.MediaTime, End: m.End, Kind: m.Kind, Severity: m.Severity, Source: m.Source, Origin: origin, Label: m.Label, Data: m.Data}
 		if m.At != nil {
 			ev.At = *m.At
 		}

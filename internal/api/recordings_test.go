@@ -239,7 +239,7 @@ func TestRecordQCEventsAndFilters(t *testing.T) {
 		got[ev.Kind] = ev
 	}
 	if fm, p := got["face.missing"], got["recording.paused"]; code != 200 || len(evs.Events) != 2 ||
-		fm.File != "recA_001.mp4" || fm.At != 3e9 || fm.End != 7e9 || fm.Source != "auto" || fm.Severity != "warning" ||
+		fm.File != "recA_001.mp4" || fm.At != 3e9 || fm.End != 7e9 || fm.Source != "auto" || fm.Severity != "warning" || fm.Origin != "analysis" || p.Origin != "recorder" ||
 		p.File != "recA_001.mp4" || p.At != 1.5e9 || p.Source != "manual" {
 		t.Errorf("events: %d %s", code, body)
 	}
