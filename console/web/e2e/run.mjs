@@ -90,6 +90,9 @@ try {
   // Set-up through the API with the new password: a queue for the customer.
   const admin = (await api('POST', '/api/v1/auth/login', { username: 'admin', password: NEW_PASSWORD })).token;
   await api('PUT', '/api/v1/tenants/province/queues', { queues: [{ name: 'q' }], routes: [{ queue: 'q' }] }, admin);
+  // A bank with a branch, for the records page's tenant and branch filters.
+  await api('POST', '/api/v1/tenants', { id: 'bank1', parent_id: 'province', name: 'Bank One', level: 'bank', whitelisted: true }, admin);
+  await api('POST', '/api/v1/tenants', { id: 'br1', parent_id: 'bank1', name: 'Branch One', level: 'branch', whitelisted: true }, admin);
 
   // 2. Customer on a phone: join, live position, then the dashboard sees it.
   const cctx = await browser.newContext({ viewport: phone, locale: 'zh-CN', isMobile: true, hasTouch: true });
@@ -234,6 +237,29 @@ try {
   await page.goto(base + '/records?qc=' + verdict);
   await page.getByTestId('records-table').getByRole('link', { name: ticket }).waitFor();
   await both(page, 'records-verdict');
+  // Tenant (with its branches) and branch filters: the call is the
+  // province's own, so province lists it, Bank One and its branch do not.
+  const choose = async (label, option) => {
+    await page.locator('.ant-select').filter({ has: page.getByRole('combobox', { name: label, exact: true }) }).click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: new RegExp('^' + option + '$') }).click();
+  };
+  const listed = async (re) => {
+    const r = page.waitForResponse((r) => r.url().includes('/api/v1/records?'));
+    await page.getByTestId('records-filters').getByRole('button', { name: '查询' }).click();
+    await r;
+    await page.waitForURL(re);
+    await page.waitForTimeout(300);
+    return (await page.getByTestId('records-table').getByRole('link', { name: ticket }).count()) > 0;
+  };
+  await choose('机构（含下属网点）', 'Province');
+  if (!await listed(/within=province/)) throw new Error('tenant filter Province does not list the call');
+  await choose('网点', 'Branch One');
+  if (await listed(/within=province.*tenant=br1|tenant=br1.*within=province/)) throw new Error('branch filter Branch One lists the province\'s call');
+  await choose('机构（含下属网点）', 'Bank One');
+  if (await listed(/within=bank1/)) throw new Error('tenant filter Bank One lists the province\'s call');
+  step('tenant and branch filters: Province lists the call, Bank One and Branch One do not; all in the URL');
+  await page.goto(base + '/records?qc=' + verdict);
+  await page.getByTestId('records-table').getByRole('link', { name: ticket }).waitFor();
 
   // 7. The detail page: the player loads the composite recording, the
   // timeline has the analyzer markers (the sidecar is uploaded with the
