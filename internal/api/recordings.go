@@ -218,17 +218,17 @@ func isFileStream(h http.Header) bool {
 // timelineEvent is one analyzer or recorder event on a recording file's
 // timeline, from the record's .markers.json files.
 type timelineEvent struct {
-	File     string          `json:"file"` // the recording file (name) it belongs to
-	At       int64           `json:"at_ns"`
-	End      int64           `json:"end_ns,omitempty"`
-	Kind     string          `json:"kind"`
-	Severity string          `json:"severity"`
-	Source   string          `json:"source"` // auto, plugin, manual
+	File     string `json:"file"` // the recording file (name) it belongs to
+	At       int64  `json:"at_ns"`
+	End      int64  `json:"end_ns,omitempty"`
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	Source   string `json:"source"` // auto, plugin, manual
 	// Origin is analysis (the live analyzers' sidecar FILE.markers.json)
 	// or recorder (the mixer's OUT.markers.json: pauses, gaps, mutes).
-	Origin string `json:"origin"`
-	Label    string          `json:"label,omitempty"`
-	Data     json.RawMessage `json:"data,omitempty"`
+	Origin string          `json:"origin"`
+	Label  string          `json:"label,omitempty"`
+	Data   json.RawMessage `json:"data,omitempty"`
 }
 
 // maxMarkersFile bounds what is read of one markers file.
