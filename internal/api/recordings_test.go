@@ -14,24 +14,29 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/witness-media/witness/internal/auth"
 	"github.com/witness-media/witness/internal/blob"
 	"github.com/witness-media/witness/internal/store"
+	"github.com/witness-media/witness/internal/testkit/miniotest"
 )
 
-// withRecording puts a random file into a local blob store as a
-// recording of record recA (agent-A's call, QC warn) and returns its bytes.
-func withRecording(t *testing.T, e *env) []byte {
+// withRecording puts a random file into the blob store st (a local one
+// when nil) as a recording of record recA (agent-A's call, QC warn) and
+// returns its bytes.
+func withRecording(t *testing.T, e *env, st blob.Store) []byte {
 	t.Helper()
 	ctx := context.Background()
 	want := make([]byte, 300_001)
 	rand.Read(want)
 	src := filepath.Join(t.TempDir(), "recA_001.mp4")
 	must(t, os.WriteFile(src, want, 0o600))
-	st := blob.Local{Root: t.TempDir()}
+	if st == nil {
+		st = blob.Local{Root: t.TempDir()}
+	}
 	info, err := (&blob.Uploader{Store: st}).Upload(ctx, "tenA/recA/recA_001.mp4", src)
 	must(t, err)
 	must(t, e.db.AddRecordRecording(ctx, store.System(), "recA", store.RecordingLink{Key: info.Key, SHA256: info.SHA256, Size: info.Size}))
@@ -88,8 +93,40 @@ func (e *env) link(user, purpose string) (int, string) {
 // anonymous request are refused; links and bearer downloads are in the
 // audit chain, which still verifies.
 func TestRecordingFiles(t *testing.T) {
+	t.Run("disk", func(t *testing.T) { testRecordingFiles(t, nil) })
+	t.Run("range-reads-only-the-range", func(t *testing.T) {
+		e := newEnv(t)
+		withRecording(t, e, nil)
+		cs := &countingStore{Store: e.srv.opts.Blobs}
+		e.srv.opts.Blobs = cs
+		_, play := e.link("agent-A", "play")
+		if resp, b := e.get("", play, "bytes=150000-150999"); resp.StatusCode != 206 || len(b) != 1000 {
+			t.Fatalf("range: %d %d bytes", resp.StatusCode, len(b))
+		}
+		if n := cs.read.Load(); n != 1000 {
+			t.Errorf("a 1000-byte range read %d bytes from the store, want 1000 (streamed, not loaded whole)", n)
+		}
+	})
+	t.Run("s3", func(t *testing.T) {
+		s3, err := blob.NewS3(blob.S3Options{Endpoint: miniotest.Start(t), Bucket: "recordings", AccessKey: miniotest.AccessKey, SecretKey: miniotest.SecretKey, Timeout: 10 * time.Second})
+		must(t, err)
+		// MinIO may answer "not initialized yet" just after it said ready.
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			err := s3.EnsureBucket(context.Background())
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+		}
+		testRecordingFiles(t, s3)
+	})
+}
+
+func testRecordingFiles(t *testing.T, st blob.Store) {
 	e := newEnv(t)
-	want := withRecording(t, e)
+	want := withRecording(t, e, st)
 	sum := sha256.Sum256(want)
 	wantSum := hex.EncodeToString(sum[:])
 
@@ -210,7 +247,7 @@ func TestRecordingFiles(t *testing.T) {
 // and by a tenant with its branches.
 func TestRecordQCEventsAndFilters(t *testing.T) {
 	e := newEnv(t)
-	withRecording(t, e)
+	withRecording(t, e, nil)
 	ctx := context.Background()
 	must(t, e.db.CreateTenant(ctx, store.System(), store.Tenant{ID: "brA", ParentID: "tenA", Name: "branch-a", Level: store.LevelBranch, Whitelisted: true}))
 	must(t, e.db.PutRecord(ctx, store.System(), store.Record{ID: "recBr", TenantID: "brA", Status: "ended", QCVerdict: "pass"}))
@@ -293,4 +330,29 @@ func sameSet(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// countingStore counts the bytes read from the objects it opens.
+type countingStore struct {
+	blob.Store
+	read atomic.Int64
+}
+
+func (c *countingStore) Open(ctx context.Context, key string) (io.ReadSeekCloser, blob.Info, error) {
+	r, info, err := c.Store.Open(ctx, key)
+	if err != nil {
+		return nil, info, err
+	}
+	return &countingReader{r, &c.read}, info, nil
+}
+
+type countingReader struct {
+	io.ReadSeekCloser
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.ReadSeekCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
