@@ -18,7 +18,8 @@ const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 const desktop = { width: 1366, height: 768 };
 const phone = { width: 390, height: 844 };
 const out = { ok: false, steps: [], errors: [], screenshots: [] };
-const step = (s) => { out.steps.push(s); process.stderr.write('e2e: ' + s + '\n'); };
+const t0 = Date.now();
+const step = (s) => { s = `[${((Date.now() - t0) / 1000).toFixed(1)} s] ${s}`; out.steps.push(s); process.stderr.write('e2e: ' + s + '\n'); };
 
 function watch(page, name) {
   page.on('console', (m) => { if (m.type() === 'error') out.errors.push(`${name}: console: ${m.text()}`); });
@@ -292,6 +293,13 @@ try {
   step(`clicked the marker at ${best.toFixed(2)} s: the player is at ${out.seek.got.toFixed(2)} s`);
   await page.waitForTimeout(1000); // the player's spinner clears after a seek
   await both(page, 'record-detail');
+  await page.getByTestId('lang').click();
+  await page.getByText('Recording playback', { exact: true }).waitFor();
+  await page.getByText('Automatic (analyzers)', { exact: true }).first().waitFor();
+  await shot(page, 'record-detail-en-desktop');
+  await page.getByTestId('lang').click();
+  await page.getByText('录像回放', { exact: true }).waitFor();
+  step('detail page in English');
   const rec = await api('GET', '/api/v1/records/' + encodeURIComponent(ticket), null, admin);
   const comp = rec.recordings.map((l) => l.key.split('/').pop()).find((n) => n.endsWith('.mp4'));
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '下载录像文件 ' + comp, exact: true }).click()]);
