@@ -323,6 +323,20 @@ try {
   await apage.getByTestId('timeline').getByText(out.reviewMark.label).waitFor();
   if (await apage.locator('[data-testid="tl-item"][data-cat="manual"]').count() < 2) throw new Error('manual markers missing on the agent\'s timeline');
   step(`agent added a manual marker at ${at.toFixed(2)} s from the player`);
+  // Another agent of the tenant sees nothing of this call: record, QC,
+  // events, file links, markers (read and write) all 404.
+  const c2 = await api('POST', '/api/v1/users', { tenant_id: 'province', username: 'agent2', display_name: 'Agent Two', role: 'agent' }, admin);
+  const a2 = (await api('POST', '/api/v1/auth/login', { username: 'agent2', password: c2.initial_password })).token;
+  await api('POST', '/api/v1/me/password', { old: c2.initial_password, new: NEW_PASSWORD }, a2);
+  const tk = encodeURIComponent(ticket);
+  const probes = [['GET', `/api/v1/records/${tk}`], ['GET', `/api/v1/records/${tk}/qc`], ['GET', `/api/v1/records/${tk}/events`],
+    ['POST', `/api/v1/records/${tk}/files/${encodeURIComponent(comp)}/link`, { purpose: 'download' }], ['GET', `/api/v1/records/${tk}/files/${encodeURIComponent(comp)}`],
+    ['GET', `/api/v1/markers/recordings/${tk}/markers`], ['POST', `/api/v1/markers/recordings/${tk}/markers`, { at_ms: 1, label: 'x' }]];
+  for (const [m, p, body] of probes) {
+    const r = await fetch(base + p, { method: m, headers: { Authorization: 'Bearer ' + a2, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    if (r.status !== 404) throw new Error(`another agent: ${m} ${p}: ${r.status}, want 404`);
+  }
+  step(`another agent gets 404 on the call's record, QC, events, files and markers (${probes.length} requests)`);
   await apage.waitForTimeout(1000);
   await both(apage, 'record-detail-agent');
 
