@@ -81,7 +81,7 @@ export default function Records() {
       <Form form={form} layout="inline" onFinish={search} style={{ marginBottom: 16, rowGap: 8 }} data-testid="records-filters">
         {canTenants && (
           <Form.Item label={t('recFilterTenant')} name="within">
-            <Select allowClear showSearch optionFilterProp="label" style={{ width: 180 }} aria-label={t('recFilterTenant')}
+            <Select allowClear showSearch optionFilterProp="label" style={{ width: 180, maxWidth: 'calc(100vw - 230px)' }} aria-label={t('recFilterTenant')}
               onChange={() => form.setFieldValue('tenant', undefined)}
               options={tenants.filter((x) => x.level !== 'branch').map((x) => ({ value: x.id, label: x.name || x.id }))} />
           </Form.Item>
