@@ -120,8 +120,16 @@ func TestS3MinIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnsureBucket(ctx); err != nil {
-		t.Fatal(err)
+	// MinIO may answer "Server not initialized yet" just after its
+	// readiness probe said ready: poll.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		err := s.EnsureBucket(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
 	}
 	u := &Uploader{Store: s, Attempts: 3, Backoff: 50 * time.Millisecond, RemoveSpooled: true}
 	src := testFile(t, 6<<20)
