@@ -73,6 +73,13 @@ func probes(ticketB, apptB string) map[string]probe {
 		"GET /api/v1/audit":                        {"/api/v1/audit", ``},
 		"POST /api/v1/jobs/qc":                     {"/api/v1/jobs/qc", `{"record_id":"recB","path":"/etc/passwd"}`},
 		"GET /api/v1/jobs":                         {"/api/v1/jobs?subject=recB", ``},
+
+		// Recordings (a block of its own, so gofmt's alignment of the
+		// lines above does not change).
+		"GET /api/v1/records/{id}/qc":                 {"/api/v1/records/recB/qc", ``},
+		"GET /api/v1/records/{id}/events":             {"/api/v1/records/recB/events", ``},
+		"POST /api/v1/records/{id}/files/{name}/link": {"/api/v1/records/recB/files/recB_001.mp4/link", `{"purpose":"download"}`},
+		"GET /api/v1/records/{id}/files/{name}":       {"/api/v1/records/recB/files/recB_001.mp4", ``},
 	}
 }
 
