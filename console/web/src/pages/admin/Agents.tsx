@@ -66,7 +66,7 @@ export default function Agents() {
         </Col>
       </Row>
       <Modal open={!!editing} title={t('adEditSkills') + ' — ' + (editing?.username || '')} onOk={save} onCancel={() => setEditing(null)}>
-        <Form form={form}>
+        <Form form={form} name="skills">
           <Form.List name="skills">
             {(fields, { add, remove }) => (<>
               {fields.map((f) => (

@@ -45,7 +45,7 @@ export default function Queues() {
   return (
     <Card title={t('adQueues')} data-testid="admin-queues" extra={<TenantSelect tenants={tenants} value={tenant} onChange={setTenant} label={t('tenant')} testId="queues-tenant" />}>
       {(err || loadErr) && <Alert type="error" showIcon message={err || loadErr} style={{ marginBottom: 16 }} data-testid="admin-error" />}
-      <Form form={form} component="div">
+      <Form form={form} name="queues" component="div">
         <h4>{t('adQueueList')}</h4>
         <Form.List name="queues">
           {(fields, { add, remove }) => (<>

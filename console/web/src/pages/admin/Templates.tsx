@@ -65,9 +65,9 @@ export default function Templates() {
             <Popconfirm title={t('adDeleteConfirm')} onConfirm={() => del(x)}><Button size="small" danger aria-label={t('adDelete') + ' ' + x.business}>{t('adDelete')}</Button></Popconfirm></Space> },
         ]} />
       <Modal open={!!editing} width={640} title={t('adTemplate')} onOk={save} onCancel={() => setEditing(null)} okButtonProps={{ 'data-testid': 'template-ok' } as any}>
-        <Form form={form} layout="vertical">
+        <Form form={form} name="template" layout="vertical">
           <Form.Item label={t('adBusinessCode')} name="business" rules={[{ required: true, message: t('required') }, { pattern: /^[A-Za-z0-9_.-]{1,64}$/, message: t('adIdRule') }]}>
-            <AutoComplete aria-label={t('adBusinessCode')} disabled={!!editing?.business} options={businesses.map((b) => ({ value: b.code, label: `${b.name} (${b.code})` }))} />
+            <AutoComplete disabled={!!editing?.business} options={businesses.map((b) => ({ value: b.code, label: `${b.name} (${b.code})` }))} />
           </Form.Item>
           <Form.Item label={t('adLayout')} name="layout" rules={[{ required: true, message: t('required') }]}><Select aria-label={t('adLayout')} options={cat.layouts.map((l) => ({ value: l, label: l }))} /></Form.Item>
           <Form.Item label={t('adAnalyzers')} name="analyzers"><Select aria-label={t('adAnalyzers')} mode="multiple" options={cat.analyzers.map((a) => ({ value: a, label: a }))} /></Form.Item>

@@ -59,11 +59,11 @@ export default function Tenants() {
       <Row gutter={[16, 16]}>
         <Col xs={24} md={9}>
           <Card size="small" title={t('adTree')} extra={<Button size="small" disabled={!cur} onClick={() => { cform.setFieldsValue({ level: childLevel[cur!.level], whitelisted: true }); setCreating(true); }} data-testid="tenant-new">{t('adNewSub')}</Button>}>
-            {tree.length > 0 && <Tree treeData={tree} defaultExpandAll selectedKeys={[sel]} onSelect={(k) => k.length && setSel(String(k[0]))} aria-label={t('adTree')} />}
+            {tree.length > 0 && <Tree key={tenants.length} treeData={tree} defaultExpandAll selectedKeys={[sel]} onSelect={(k) => k.length && setSel(String(k[0]))} aria-label={t('adTree')} />}
           </Card>
         </Col>
         <Col xs={24} md={15}>
-          {cur && <Form form={form} layout="vertical" onFinish={save} data-testid="tenant-form">
+          {cur && <Form form={form} name="tenant" layout="vertical" onFinish={save} data-testid="tenant-form">
             <Row gutter={12}>
               <Col xs={24} sm={12}><Form.Item label={t('adName')} name="name" rules={[{ required: true, message: t('required') }]}><Input /></Form.Item></Col>
               <Col xs={24} sm={12}><Form.Item label={t('adWhitelisted')} name="whitelisted" valuePropName="checked"><Switch aria-label={t('adWhitelisted')} /></Form.Item></Col>
@@ -80,7 +80,7 @@ export default function Tenants() {
         </Col>
       </Row>
       <Modal open={creating} title={t('adNewSub') + (cur ? ' — ' + cur.name : '')} onOk={create} onCancel={() => setCreating(false)} okText={t('adCreate')} okButtonProps={{ 'data-testid': 'tenant-create-ok' } as any}>
-        <Form form={cform} layout="vertical">
+        <Form form={cform} name="subtenant" layout="vertical">
           <Form.Item label={t('adTenantId')} name="id" rules={[{ required: true, message: t('required') }, { pattern: /^[A-Za-z0-9_.-]{1,64}$/, message: t('adIdRule') }]}><Input /></Form.Item>
           <Form.Item label={t('adName')} name="name" rules={[{ required: true, message: t('required') }]}><Input /></Form.Item>
           <Form.Item label={t('adLevel')} name="level"><Select aria-label={t('adLevel')} options={levels.filter((l) => l !== 'province').map((l) => ({ value: l, label: t('ad_level_' + l) }))} /></Form.Item>

@@ -69,7 +69,7 @@ export default function Users() {
             </Space>) },
         ]} />
       <Modal open={creating} title={t('adNewUser')} onOk={create} onCancel={() => setCreating(false)} okText={t('adCreate')} okButtonProps={{ 'data-testid': 'user-create-ok' } as any}>
-        <Form form={form} layout="vertical">
+        <Form form={form} name="user" layout="vertical">
           <Form.Item label={t('username')} name="username" rules={[{ required: true, message: t('required') }, { pattern: /^[A-Za-z0-9_.@-]{2,64}$/, message: t('adIdRule') }]}><Input /></Form.Item>
           <Form.Item label={t('adDisplayName')} name="display_name"><Input /></Form.Item>
           <Form.Item label={t('adRole')} name="role" rules={[{ required: true, message: t('required') }]}><Select aria-label={t('adRole')} options={roles.map((r) => ({ value: r, label: t('ad_role_' + r) }))} /></Form.Item>
