@@ -209,9 +209,10 @@ func TestBrowserAdmin(t *testing.T) {
 		// answered and rated 5 by the customer, one abandoned.
 		want := map[string]map[string]map[string]string{
 			"business": {"open": {"calls": "2", "answered": "1", "missed": "1"}},
-			"queues":   {"e2eq": {"offered": "2", "answered": "1", "abandoned": "1", "timeout": "0", "answer_rate": "50"}},
-			"branches": {"e2e-bank": {"calls": "2", "answered": "1", "missed": "1", "avg_rating": "5"}, "province": {"calls": "0"}},
-			"agents":   {"u-e2e-agent": {"calls": "1", "rated": "1", "avg_rating": "5"}},
+			"queues": {"e2e-bank": {"queue": "e2eq", "offered": "2", "answered": "1", "abandoned": "1", "timeout": "0", "answer_rate": "50",
+				"agents_now": "1", "idle_now": "1", "waiting_now": "0"}},
+			"branches": {"e2e-bank": {"calls": "2", "answered": "1", "missed": "1", "avg_rating": "5", "agents_now": "1"}, "province": {"calls": "0"}},
+			"agents":   {"u-e2e-agent": {"calls": "1", "rated": "1", "avg_rating": "5", "rating_5": "1", "unrated": "0"}},
 		}[x.Kind]
 		for row, cells := range want {
 			for k, v := range cells {

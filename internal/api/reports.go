@@ -12,6 +12,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/witness-media/witness/console"
 	"github.com/witness-media/witness/internal/auth"
 	"github.com/witness-media/witness/internal/store"
 	"github.com/witness-media/witness/qc"
@@ -33,7 +34,7 @@ type templateReq struct {
 
 func (s *Server) reportRoutes() []route {
 	return []route{
-		{Method: "GET", Path: "/api/v1/reports/{kind}", Perm: auth.PermReportRead, Summary: "Report in scope: business, agents, queues or branches (from, to: RFC 3339; tenant: that tenant and its sub-tenants)", h: s.report},
+		{Method: "GET", Path: "/api/v1/reports/{kind}", Perm: auth.PermReportRead, Summary: "Report in scope: business, agents, queues or branches (from, to: RFC 3339; tenant: that tenant and its sub-tenants; by=day for business and queues, in tz, default Asia/Shanghai)", h: s.report},
 		{Method: "GET", Path: "/api/v1/reports/{kind}/xlsx", Perm: auth.PermReportRead, Summary: "The same report as an Excel workbook (lang=zh|en for the headers); audited", h: s.reportXLSX},
 		{Method: "GET", Path: "/api/v1/templates/catalog", Perm: auth.PermTenantRead, Summary: "Layouts, analyzers and watermark positions business templates may name", h: s.templateCatalog},
 		{Method: "GET", Path: "/api/v1/tenants/{id}/templates", Perm: auth.PermTenantRead, Summary: "A tenant's business templates", h: s.listTemplates},
@@ -61,6 +62,7 @@ type reportTable struct {
 	From    *time.Time       `json:"from,omitempty"`
 	To      *time.Time       `json:"to,omitempty"`
 	Tenant  string           `json:"tenant,omitempty"`
+	By      string           `json:"by,omitempty"`
 	Columns []column         `json:"columns"`
 	Rows    []map[string]any `json:"rows"`
 }
@@ -94,11 +96,26 @@ func (s *Server) buildReport(r *http.Request, c *caller) (reportTable, error) {
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
 		return reportTable{}, fmt.Errorf("%w: to must be after from", errBadRequest)
 	}
+	switch q.Get("by") {
+	case "":
+	case "day":
+		if kind != "business" && kind != "queues" {
+			return reportTable{}, fmt.Errorf("%w: by=day: only the business and queue reports", errBadRequest)
+		}
+		f.ByDay = true
+	default:
+		return reportTable{}, fmt.Errorf("%w: by: want day or nothing", errBadRequest)
+	}
+	if z := q.Get("tz"); z != "" {
+		if f.Zone, err = time.LoadLocation(z); err != nil {
+			return reportTable{}, fmt.Errorf("%w: tz %q: %v", errBadRequest, z, err)
+		}
+	}
 	sc, err := s.db.SubScope(r.Context(), c.scope, q.Get("tenant"))
 	if err != nil {
 		return reportTable{}, err
 	}
-	t := reportTable{Kind: kind, Tenant: q.Get("tenant")}
+	t := reportTable{Kind: kind, Tenant: q.Get("tenant"), By: q.Get("by")}
 	if !f.From.IsZero() {
 		t.From = &f.From
 	}
@@ -108,59 +125,119 @@ func (s *Server) buildReport(r *http.Request, c *caller) (reportTable, error) {
 	ctx := r.Context()
 	sec := func(ms float64) float64 { return float64(int64(ms/100+0.5)) / 10 } // ms -> s, one decimal
 	pct := func(x float64) float64 { return float64(int64(x*1000+0.5)) / 10 }  // ratio -> percent, one decimal
+	names := map[string]string{}
+	if ts, err := s.db.Tenants(ctx, sc); err == nil {
+		for _, x := range ts {
+			names[x.ID] = x.Name
+		}
+	}
+	live := s.liveCounts(sc)
+	liveCols := []column{{"waiting_now", "当前排队", "Waiting now"}, {"agents_now", "当前签入坐席", "Agents signed in now"},
+		{"idle_now", "当前空闲坐席", "Agents idle now"}, {"in_call_now", "当前通话坐席", "Agents in call now"}, {"wrap_up_now", "当前话后坐席", "Agents in wrap-up now"}}
+	addLive := func(row map[string]any, l *liveCount) {
+		if l == nil {
+			l = &liveCount{}
+		}
+		row["waiting_now"], row["agents_now"], row["idle_now"], row["in_call_now"], row["wrap_up_now"] = l.Waiting, l.Agents, l.Idle, l.InCall, l.WrapUp
+	}
+	dayCol := []column{}
+	if f.ByDay {
+		dayCol = []column{{"day", "日期", "Day"}}
+	}
 	switch kind {
 	case "business":
 		rows, err := s.db.BusinessReport(ctx, sc, f)
 		if err != nil {
 			return t, err
 		}
-		t.Columns = []column{{"business", "业务类型", "Business"}, {"calls", "进线量", "Calls"}, {"answered", "接通量", "Answered"},
-			{"missed", "未接通", "Missed"}, {"avg_wait_s", "平均等待(秒)", "Avg wait (s)"}, {"avg_talk_s", "平均通话(秒)", "Avg talk (s)"},
-			{"qc_checked", "质检数", "QC checked"}, {"qc_pass_rate", "质检通过率(%)", "QC pass rate (%)"}}
+		t.Columns = append(dayCol, []column{{"business", "业务类型", "Business"}, {"channel", "进线渠道", "Channel"}, {"calls", "进线量", "Calls"},
+			{"answered", "接听量", "Answered"}, {"answer_rate", "接通率(%)", "Answer rate (%)"}, {"abandoned", "排队取消量", "Abandoned in queue"},
+			{"abandon_rate", "排队取消率(%)", "Abandon rate (%)"}, {"missed", "呼损量", "Missed"}, {"missed_rate", "呼损率(%)", "Missed rate (%)"},
+			{"avg_wait_s", "平均等待(秒)", "Avg wait (s)"}, {"avg_talk_s", "平均通话(秒)", "Avg talk (s)"},
+			{"qc_checked", "质检数", "QC checked"}, {"qc_pass_rate", "质检通过率(%)", "QC pass rate (%)"}}...)
 		for _, x := range rows {
-			t.Rows = append(t.Rows, map[string]any{"business": x.Business, "calls": x.Calls, "answered": x.Answered, "missed": x.Missed,
-				"avg_wait_s": sec(x.AvgWaitMS), "avg_talk_s": sec(x.AvgTalkMS), "qc_checked": x.QCChecked, "qc_pass_rate": pct(x.QCPassRate)})
+			row := map[string]any{"business": x.Business, "channel": x.Channel, "calls": x.Calls, "answered": x.Answered, "answer_rate": pct(x.AnswerRate),
+				"abandoned": x.Abandoned, "abandon_rate": pct(x.AbandonRate), "missed": x.Missed, "missed_rate": pct(x.MissedRate),
+				"avg_wait_s": sec(x.AvgWaitMS), "avg_talk_s": sec(x.AvgTalkMS), "qc_checked": x.QCChecked, "qc_pass_rate": pct(x.QCPassRate)}
+			if f.ByDay {
+				row["day"] = x.Day
+			}
+			t.Rows = append(t.Rows, row)
 		}
 	case "queues":
 		rows, err := s.db.QueueReport(ctx, sc, f)
 		if err != nil {
 			return t, err
 		}
-		t.Columns = []column{{"queue", "队列", "Queue"}, {"offered", "进线量", "Offered"}, {"answered", "接通量", "Answered"},
-			{"abandoned", "放弃", "Abandoned"}, {"timeout", "超时", "Timed out"}, {"avg_wait_s", "平均等待(秒)", "Avg wait (s)"},
-			{"max_wait_s", "最长等待(秒)", "Max wait (s)"}, {"answer_rate", "接通率(%)", "Answer rate (%)"}}
+		t.Columns = append(dayCol, []column{{"tenant_id", "机构编号", "Tenant"}, {"tenant_name", "营业厅名称", "Branch"}, {"queue", "队列", "Queue"},
+			{"offered", "进线量", "Offered"}, {"answered", "接听量", "Answered"}, {"abandoned", "排队取消", "Abandoned"}, {"timeout", "超时", "Timed out"},
+			{"avg_wait_s", "平均等待(秒)", "Avg wait (s)"}, {"max_wait_s", "最长等待(秒)", "Max wait (s)"}, {"answer_rate", "接通率(%)", "Answer rate (%)"}}...)
+		if !f.ByDay {
+			t.Columns = append(t.Columns, liveCols...)
+		}
+		seen := map[[2]string]bool{}
 		for _, x := range rows {
-			t.Rows = append(t.Rows, map[string]any{"queue": x.Queue, "offered": x.Offered, "answered": x.Answered, "abandoned": x.Abandoned,
-				"timeout": x.Timeout, "avg_wait_s": sec(x.AvgWaitMS), "max_wait_s": sec(float64(x.MaxWaitMS)), "answer_rate": pct(x.AnswerRate)})
+			row := map[string]any{"tenant_id": x.TenantID, "tenant_name": names[x.TenantID], "queue": x.Queue, "offered": x.Offered, "answered": x.Answered,
+				"abandoned": x.Abandoned, "timeout": x.Timeout, "avg_wait_s": sec(x.AvgWaitMS), "max_wait_s": sec(float64(x.MaxWaitMS)), "answer_rate": pct(x.AnswerRate)}
+			if f.ByDay {
+				row["day"] = x.Day
+			} else {
+				k := [2]string{x.TenantID, x.Queue}
+				seen[k] = true
+				addLive(row, live.queue[k])
+			}
+			t.Rows = append(t.Rows, row)
+		}
+		if !f.ByDay {
+			// Queues busy now without calls in the period still show.
+			for _, k := range live.queueKeys() {
+				if !seen[k] {
+					row := map[string]any{"tenant_id": k[0], "tenant_name": names[k[0]], "queue": k[1], "offered": 0, "answered": 0, "abandoned": 0, "timeout": 0,
+						"avg_wait_s": 0.0, "max_wait_s": 0.0, "answer_rate": 0.0}
+					addLive(row, live.queue[k])
+					t.Rows = append(t.Rows, row)
+				}
+			}
 		}
 	case "branches":
 		rows, err := s.db.BranchReport(ctx, sc, f)
 		if err != nil {
 			return t, err
 		}
-		t.Columns = []column{{"tenant_id", "机构编号", "Tenant"}, {"name", "机构名称", "Name"}, {"level", "层级", "Level"},
-			{"parent_id", "上级机构", "Parent"}, {"calls", "进线量", "Calls"}, {"answered", "接通量", "Answered"}, {"missed", "未接通", "Missed"},
-			{"avg_wait_s", "平均等待(秒)", "Avg wait (s)"}, {"avg_talk_s", "平均通话(秒)", "Avg talk (s)"},
-			{"qc_pass_rate", "质检通过率(%)", "QC pass rate (%)"}, {"avg_rating", "平均评价", "Avg rating"}}
+		t.Columns = append([]column{{"tenant_id", "机构编号", "Tenant"}, {"name", "营业厅名称", "Name"}, {"level", "层级", "Level"},
+			{"parent_id", "上级机构", "Parent"}, {"calls", "进线量", "Calls"}, {"answered", "接听量", "Answered"}, {"answer_rate", "接通率(%)", "Answer rate (%)"},
+			{"missed", "呼损量", "Missed"}, {"avg_wait_s", "平均等待(秒)", "Avg wait (s)"}, {"avg_talk_s", "平均通话(秒)", "Avg talk (s)"},
+			{"qc_pass_rate", "质检通过率(%)", "QC pass rate (%)"}, {"avg_rating", "平均评价", "Avg rating"}}, liveCols...)
 		for _, x := range rows {
-			t.Rows = append(t.Rows, map[string]any{"tenant_id": x.TenantID, "name": x.Name, "level": x.Level, "parent_id": x.ParentID,
-				"calls": x.Calls, "answered": x.Answered, "missed": x.Missed, "avg_wait_s": sec(x.AvgWaitMS), "avg_talk_s": sec(x.AvgTalkMS),
-				"qc_pass_rate": pct(x.QCPassRate), "avg_rating": x.AvgRating})
+			row := map[string]any{"tenant_id": x.TenantID, "name": x.Name, "level": x.Level, "parent_id": x.ParentID,
+				"calls": x.Calls, "answered": x.Answered, "answer_rate": pct(ratioOf(x.Answered, x.Calls)), "missed": x.Missed,
+				"avg_wait_s": sec(x.AvgWaitMS), "avg_talk_s": sec(x.AvgTalkMS), "qc_pass_rate": pct(x.QCPassRate), "avg_rating": x.AvgRating}
+			addLive(row, live.tenant[x.TenantID])
+			t.Rows = append(t.Rows, row)
 		}
 	case "agents":
 		rows, err := s.db.AgentReport(ctx, sc, f)
 		if err != nil {
 			return t, err
 		}
-		t.Columns = []column{{"agent_id", "坐席编号", "Agent"}, {"name", "姓名", "Name"}, {"tenant_id", "机构", "Tenant"},
-			{"calls", "接听量", "Calls"}, {"talk_s", "通话总时长(秒)", "Talk total (s)"}, {"avg_talk_s", "平均通话(秒)", "Avg talk (s)"},
-			{"avg_handle_s", "平均处理(秒)", "Avg handle (s)"}, {"rated", "评价数", "Ratings"}, {"avg_rating", "平均评价", "Avg rating"}}
+		t.Columns = []column{{"agent_id", "坐席工号", "Agent"}, {"name", "坐席名称", "Name"}, {"tenant_id", "营业厅", "Branch"},
+			{"calls", "接听量", "Calls"}, {"talk_s", "总通话时长(秒)", "Talk total (s)"}, {"avg_talk_s", "平均通话(秒)", "Avg talk (s)"},
+			{"avg_handle_s", "平均业务办理(秒)", "Avg handle (s)"}, {"logged_s", "总签入时长(秒)", "Signed in total (s)"},
+			{"idle_rate", "空闲率(%)", "Idle rate (%)"}, {"talk_rate", "通话率(%)", "Talk rate (%)"},
+			{"rated", "成功评价数", "Rated"}, {"unrated", "未评价数", "Not rated"}, {"avg_rating", "平均评价", "Avg rating"},
+			{"rating_5", "非常满意", "Very satisfied"}, {"rating_4", "满意", "Satisfied"}, {"rating_3", "一般", "Neutral"},
+			{"rating_2", "不满意", "Dissatisfied"}, {"rating_1", "非常不满意", "Very dissatisfied"}}
 		for _, st := range agentStates {
 			t.Columns = append(t.Columns, column{"state_" + st + "_s", stateTitles[st][0] + "(秒)", "In " + stateTitles[st][1] + " (s)"})
 		}
 		for _, x := range rows {
 			row := map[string]any{"agent_id": x.AgentID, "name": x.Name, "tenant_id": x.TenantID, "calls": x.Calls, "talk_s": sec(float64(x.TalkMS)),
-				"avg_talk_s": sec(x.AvgTalkMS), "avg_handle_s": sec(x.AvgHandleMS), "rated": x.Rated, "avg_rating": x.AvgRating}
+				"avg_talk_s": sec(x.AvgTalkMS), "avg_handle_s": sec(x.AvgHandleMS), "logged_s": sec(float64(x.LoggedMS)),
+				"idle_rate": pct(ratioOf(x.StateMS["idle"], x.LoggedMS)), "talk_rate": pct(ratioOf(x.TalkMS, x.LoggedMS)),
+				"rated": x.Rated, "unrated": x.Calls - x.Rated, "avg_rating": x.AvgRating}
+			for n := 1; n <= 5; n++ {
+				row["rating_"+strconv.Itoa(n)] = x.Ratings[n]
+			}
 			for _, st := range agentStates {
 				row["state_"+st+"_s"] = sec(float64(x.StateMS[st]))
 			}
@@ -171,6 +248,81 @@ func (s *Server) buildReport(r *http.Request, c *caller) (reportTable, error) {
 		t.Rows = []map[string]any{}
 	}
 	return t, nil
+}
+
+// ratioOf is n/d (0 when d is 0).
+func ratioOf(n, d int64) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+// liveCount is what is happening now in a queue or tenant.
+type liveCount struct{ Waiting, Agents, Idle, InCall, WrapUp int }
+
+type liveCounts struct {
+	queue  map[[2]string]*liveCount // (tenant, queue)
+	tenant map[string]*liveCount
+}
+
+func (l liveCounts) queueKeys() [][2]string {
+	var ks [][2]string
+	for k := range l.queue {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b [2]string) int { return slices.Compare(a[:], b[:]) })
+	return ks
+}
+
+// liveCounts counts the engine's waiting customers and signed-in agents
+// (by state) per queue and per tenant in sc: the live columns of the
+// queue and branch reports.
+func (s *Server) liveCounts(sc store.Scope) liveCounts {
+	l := liveCounts{queue: map[[2]string]*liveCount{}, tenant: map[string]*liveCount{}}
+	get := func(tenant, queue string) (*liveCount, *liveCount) {
+		if l.tenant[tenant] == nil {
+			l.tenant[tenant] = &liveCount{}
+		}
+		k := [2]string{tenant, queue}
+		if queue != "" && l.queue[k] == nil {
+			l.queue[k] = &liveCount{}
+		}
+		return l.tenant[tenant], l.queue[k]
+	}
+	if s.eng == nil {
+		return l
+	}
+	for _, tk := range s.eng.Tickets(sc.Contains) {
+		if tk.State == console.TicketWaiting {
+			tn, q := get(tk.TenantID, tk.Queue)
+			tn.Waiting++
+			q.Waiting++
+		}
+	}
+	for _, a := range s.eng.Agents(sc.Contains) {
+		if a.State == console.StateSignedOut {
+			continue
+		}
+		tn, _ := get(a.TenantID, "")
+		add := func(c *liveCount) {
+			c.Agents++
+			switch a.State {
+			case console.StateIdle:
+				c.Idle++
+			case console.StateInCall, console.StateRinging:
+				c.InCall++
+			case console.StateWrapUp:
+				c.WrapUp++
+			}
+		}
+		add(tn)
+		for _, qn := range a.Queues {
+			_, q := get(a.TenantID, qn)
+			add(q)
+		}
+	}
+	return l
 }
 
 func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error {

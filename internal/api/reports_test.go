@@ -26,10 +26,10 @@ func seedReportRecords(t *testing.T, e *env) {
 	sys := store.System()
 	at := func(h int) time.Time { return repDay.Add(time.Duration(h) * time.Hour) }
 	for _, r := range []store.Record{
-		{ID: "ra1", TenantID: "tenA", Business: "open", Queue: "qA", AgentID: "agent-A", Status: "ended", QueuedAt: at(9), AnsweredAt: at(9), WaitMS: 12000, TalkMS: 60000, QCVerdict: "pass", Rating: 5},
-		{ID: "ra2", TenantID: "tenA", Business: "open", Queue: "qA", AgentID: "agent-A", Status: "ended", QueuedAt: at(10), AnsweredAt: at(10), WaitMS: 18000, TalkMS: 90000, QCVerdict: "warn", Rating: 4},
-		{ID: "ra3", TenantID: "tenA", Business: "open", Queue: "qA", Status: "abandoned", QueuedAt: at(11), WaitMS: 45000},
-		{ID: "ra4", TenantID: "tenA", Business: "loan", Queue: "qA", Status: "timeout", QueuedAt: at(12), WaitMS: 60000},
+		{ID: "ra1", TenantID: "tenA", Channel: "h5", Business: "open", Queue: "qA", AgentID: "agent-A", Status: "ended", QueuedAt: at(9), AnsweredAt: at(9), WaitMS: 12000, TalkMS: 60000, QCVerdict: "pass", Rating: 5},
+		{ID: "ra2", TenantID: "tenA", Channel: "h5", Business: "open", Queue: "qA", AgentID: "agent-A", Status: "ended", QueuedAt: at(10), AnsweredAt: at(10), WaitMS: 18000, TalkMS: 90000, QCVerdict: "warn", Rating: 4},
+		{ID: "ra3", TenantID: "tenA", Channel: "h5", Business: "open", Queue: "qA", Status: "abandoned", QueuedAt: at(11), WaitMS: 45000},
+		{ID: "ra4", TenantID: "tenA", Channel: "app", Business: "loan", Queue: "qA", Status: "timeout", QueuedAt: at(12), WaitMS: 60000},
 		{ID: "rb1", TenantID: "tenB", Business: "openMARKB", Queue: "qMARKB", AgentID: "agent-B", Status: "ended", QueuedAt: at(9), AnsweredAt: at(9), WaitMS: 2222, TalkMS: 2222, QCVerdict: "pass", Rating: 1},
 	} {
 		must(t, e.db.PutRecord(ctx, sys, r))
@@ -62,13 +62,20 @@ func TestReportsAPI(t *testing.T) {
 	rows := func(r reportJSON) string { b, _ := json.Marshal(r.Rows); return string(b) }
 
 	biz := get("tenant_admin-A", "/api/v1/reports/business?"+dayQuery())
-	want := `[{"answered":0,"avg_talk_s":0,"avg_wait_s":0,"business":"loan","calls":1,"missed":1,"qc_checked":0,"qc_pass_rate":0},` +
-		`{"answered":2,"avg_talk_s":75,"avg_wait_s":15,"business":"open","calls":3,"missed":1,"qc_checked":2,"qc_pass_rate":50}]`
+	want := `[{"abandon_rate":0,"abandoned":0,"answer_rate":0,"answered":0,"avg_talk_s":0,"avg_wait_s":0,"business":"loan","calls":1,"channel":"app","missed":1,"missed_rate":100,"qc_checked":0,"qc_pass_rate":0},` +
+		`{"abandon_rate":33.3,"abandoned":1,"answer_rate":66.7,"answered":2,"avg_talk_s":75,"avg_wait_s":15,"business":"open","calls":3,"channel":"h5","missed":1,"missed_rate":33.3,"qc_checked":2,"qc_pass_rate":50}]`
 	if got := rows(biz); got != want {
 		t.Errorf("business report:\n got %s\nwant %s", got, want)
 	}
+	// Live: agent-A signed in to qA (busy), one customer waiting there.
+	if code, body := e.as("agent-A", "POST", "/api/v1/agent/sign-in", `{"queues":["qA"]}`); code != 200 {
+		t.Fatalf("sign-in: %d %s", code, body)
+	}
+	if code, body := e.do("", "POST", "/api/v1/queue/join", `{"tenant_id":"tenA","customer_id":"w1","channel":"h5","business":"open"}`); code != 200 && code != 201 {
+		t.Fatalf("join: %d %s", code, body)
+	}
 	q := get("supervisor-A", "/api/v1/reports/queues?"+dayQuery())
-	if got, want := rows(q), `[{"abandoned":1,"answer_rate":50,"answered":2,"avg_wait_s":15,"max_wait_s":60,"offered":4,"queue":"qA","timeout":1}]`; got != want {
+	if got, want := rows(q), `[{"abandoned":1,"agents_now":1,"answer_rate":50,"answered":2,"avg_wait_s":15,"idle_now":0,"in_call_now":0,"max_wait_s":60,"offered":4,"queue":"qA","tenant_id":"tenA","tenant_name":"bank-alpha","timeout":1,"waiting_now":1,"wrap_up_now":0}]`; got != want {
 		t.Errorf("queue report:\n got %s\nwant %s", got, want)
 	}
 	ag := get("auditor-A", "/api/v1/reports/agents?"+dayQuery())
@@ -77,8 +84,22 @@ func TestReportsAPI(t *testing.T) {
 		t.Errorf("agent report: %s", rows(ag))
 	}
 	br := get("tenant_admin-A", "/api/v1/reports/branches?"+dayQuery())
-	if len(br.Rows) != 1 || br.Rows[0]["tenant_id"] != "tenA" || br.Rows[0]["calls"] != 4.0 || br.Rows[0]["qc_pass_rate"] != 50.0 || br.Rows[0]["avg_rating"] != 4.5 {
+	if len(br.Rows) != 1 || br.Rows[0]["tenant_id"] != "tenA" || br.Rows[0]["calls"] != 4.0 || br.Rows[0]["qc_pass_rate"] != 50.0 || br.Rows[0]["avg_rating"] != 4.5 ||
+		br.Rows[0]["answer_rate"] != 50.0 || br.Rows[0]["waiting_now"] != 1.0 || br.Rows[0]["agents_now"] != 1.0 {
 		t.Errorf("branch report: %s", rows(br))
+	}
+	if r := ag.Rows; len(r) != 1 || r[0]["rating_5"] != 1.0 || r[0]["rating_4"] != 1.0 || r[0]["rating_1"] != 0.0 || r[0]["unrated"] != 0.0 {
+		t.Errorf("agent ratings: %s", rows(ag))
+	}
+	// By day, in a zone.
+	bd := get("tenant_admin-A", "/api/v1/reports/business?by=day&tz=UTC&"+dayQuery())
+	if bd.Columns[0].Key != "day" || len(bd.Rows) != 2 || bd.Rows[0]["day"] != "2026-11-30" || bd.Rows[1]["calls"] != 3.0 {
+		t.Errorf("business by day: %s", rows(bd))
+	}
+	for _, bad := range []string{"/api/v1/reports/agents?by=day", "/api/v1/reports/business?by=week", "/api/v1/reports/business?by=day&tz=Mars/Base"} {
+		if code, _ := e.as("tenant_admin-A", "GET", bad, nil); code != 400 {
+			t.Errorf("%s: %d, want 400", bad, code)
+		}
 	}
 	// Nothing of B in A's reports, filtered or not; B's tenant is not found.
 	for _, kind := range reportKinds {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -15,9 +16,41 @@ import (
 // the time the customer queued (queued_at), which is what a business day
 // means to a branch; agent states by the time the state began.
 
-// ReportFilter selects a period; zero times leave that end open.
+// ReportFilter selects a period; zero times leave that end open. ByDay
+// splits the business and queue reports into calendar days of Zone
+// (default Asia/Shanghai), using the zone's offset at the period's start
+// (exact for zones without daylight saving, such as China's).
 type ReportFilter struct {
 	From, To time.Time
+	ByDay    bool
+	Zone     *time.Location
+}
+
+// dayExpr is the SQL day number (days since 1970-01-01 in the zone) of
+// queued_at, and the function turning one back into a date. The offset
+// is an integer this code computed, written into the SQL so that both
+// databases see the same expression in SELECT and GROUP BY.
+func (f ReportFilter) dayExpr() (string, func(string) string) {
+	zone := f.Zone
+	if zone == nil {
+		zone, _ = time.LoadLocation("Asia/Shanghai")
+		if zone == nil {
+			zone = time.UTC
+		}
+	}
+	at := f.From
+	if at.IsZero() {
+		at = time.Now()
+	}
+	_, off := at.In(zone).Zone()
+	expr := fmt.Sprintf("CAST((queued_at + %d) / 86400000 AS BIGINT)", int64(off)*1000)
+	return expr, func(d string) string {
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil {
+			return d
+		}
+		return time.Unix(n*86400, 0).UTC().Format("2006-01-02")
+	}
 }
 
 // Outcome classes of a record, as SQL conditions.
@@ -73,19 +106,27 @@ func avg(n, d int64) float64 {
 
 // BusinessRow is one business type's figures.
 type BusinessRow struct {
-	Business   string  `json:"business"`
-	Calls      int64   `json:"calls"`
-	Answered   int64   `json:"answered"`
-	Missed     int64   `json:"missed"`
-	AvgWaitMS  float64 `json:"avg_wait_ms"` // of answered calls
-	AvgTalkMS  float64 `json:"avg_talk_ms"` // of answered calls
-	QCChecked  int64   `json:"qc_checked"`
-	QCPassed   int64   `json:"qc_passed"`
-	QCPassRate float64 `json:"qc_pass_rate"` // passed / checked
+	Day         string  `json:"day,omitempty"` // YYYY-MM-DD with ByDay
+	Business    string  `json:"business"`
+	Channel     string  `json:"channel"`
+	Calls       int64   `json:"calls"`
+	Answered    int64   `json:"answered"`
+	AnswerRate  float64 `json:"answer_rate"`
+	Abandoned   int64   `json:"abandoned"` // the customer left the queue (排队取消)
+	AbandonRate float64 `json:"abandon_rate"`
+	Missed      int64   `json:"missed"` // not answered: left, timed out or interrupted (呼损)
+	MissedRate  float64 `json:"missed_rate"`
+	AvgWaitMS   float64 `json:"avg_wait_ms"` // of answered calls
+	AvgTalkMS   float64 `json:"avg_talk_ms"` // of answered calls
+	QCChecked   int64   `json:"qc_checked"`
+	QCPassed    int64   `json:"qc_passed"`
+	QCPassRate  float64 `json:"qc_pass_rate"` // passed / checked
 }
 
 // QueueRow is one queue's figures.
 type QueueRow struct {
+	Day        string  `json:"day,omitempty"`
+	TenantID   string  `json:"tenant_id"`
 	Queue      string  `json:"queue"`
 	Offered    int64   `json:"offered"`
 	Answered   int64   `json:"answered"`
@@ -123,7 +164,9 @@ type AgentRow struct {
 	AvgHandleMS float64          `json:"avg_handle_ms"` // (talk + wrap-up) / calls
 	Rated       int64            `json:"rated"`
 	AvgRating   float64          `json:"avg_rating"`
+	Ratings     [6]int64         `json:"ratings"` // [n] calls rated n (1 very dissatisfied .. 5 very satisfied); [0] unused
 	StateMS     map[string]int64 `json:"state_ms"`
+	LoggedMS    int64            `json:"logged_ms"` // every state but signed_out
 }
 
 // period adds the filter's bounds on col.
@@ -139,70 +182,99 @@ func (f ReportFilter) period(col string, q string, args []any) (string, []any) {
 	return q, args
 }
 
-// groupSums runs the shared aggregate grouped by key over sc's records.
-func (s *DB) groupSums(ctx context.Context, sc Scope, f ReportFilter, key string) ([]string, []sums, error) {
+// groupSums runs the shared aggregate grouped by the key expressions over
+// sc's records; each row's keys come back as strings.
+func (s *DB) groupSums(ctx context.Context, sc Scope, f ReportFilter, keys ...string) ([][]string, []sums, error) {
 	cond, args := sc.cond("tenant_id")
-	q, args := f.period("queued_at", `SELECT `+key+`, `+sumCols+` FROM service_records WHERE `+cond, args)
+	kl := strings.Join(keys, ", ")
+	q, args := f.period("queued_at", `SELECT `+kl+`, `+sumCols+` FROM service_records WHERE `+cond, args)
 	// Sorted here, not by ORDER BY: the two databases collate differently.
-	rows, err := s.query(ctx, q+` GROUP BY `+key, args...)
+	rows, err := s.query(ctx, q+` GROUP BY `+kl, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: report by %s: %w", key, err)
+		return nil, nil, fmt.Errorf("store: report by %s: %w", kl, err)
 	}
 	defer rows.Close()
 	var (
-		keys []string
-		out  []sums
+		out []sums
+		ks  [][]string
 	)
 	for rows.Next() {
-		var (
-			k string
-			m sums
-		)
-		if err := rows.Scan(append([]any{&k}, m.dest()...)...); err != nil {
-			return nil, nil, fmt.Errorf("store: report by %s: %w", key, err)
+		var m sums
+		k := make([]string, len(keys))
+		dest := make([]any, 0, len(keys)+12)
+		for i := range k {
+			dest = append(dest, &k[i])
 		}
-		keys, out = append(keys, k), append(out, m)
+		if err := rows.Scan(append(dest, m.dest()...)...); err != nil {
+			return nil, nil, fmt.Errorf("store: report by %s: %w", kl, err)
+		}
+		ks, out = append(ks, k), append(out, m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	idx := make([]int, len(keys))
+	idx := make([]int, len(ks))
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
-	sk, so := make([]string, len(keys)), make([]sums, len(keys))
+	slices.SortFunc(idx, func(a, b int) int { return slices.Compare(ks[a], ks[b]) })
+	sk, so := make([][]string, len(ks)), make([]sums, len(ks))
 	for i, j := range idx {
-		sk[i], so[i] = keys[j], out[j]
+		sk[i], so[i] = ks[j], out[j]
 	}
 	return sk, so, nil
 }
 
-// BusinessReport has one row per business type in sc.
+// BusinessReport has one row per business type and channel in sc (per
+// day first with f.ByDay).
 func (s *DB) BusinessReport(ctx context.Context, sc Scope, f ReportFilter) ([]BusinessRow, error) {
-	keys, sm, err := s.groupSums(ctx, sc, f, "business")
+	keys := []string{"business", "channel"}
+	day, date := f.dayExpr()
+	if f.ByDay {
+		keys = append([]string{day}, keys...)
+	}
+	ks, sm, err := s.groupSums(ctx, sc, f, keys...)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]BusinessRow, len(keys))
+	out := make([]BusinessRow, len(ks))
 	for i, m := range sm {
-		out[i] = BusinessRow{Business: keys[i], Calls: m.Calls, Answered: m.Answered, Missed: m.Missed,
+		k := ks[i]
+		r := BusinessRow{Calls: m.Calls, Answered: m.Answered, AnswerRate: ratio(m.Answered, m.Calls), Abandoned: m.Abandoned,
+			AbandonRate: ratio(m.Abandoned, m.Calls), Missed: m.Missed, MissedRate: ratio(m.Missed, m.Calls),
 			AvgWaitMS: avg(m.WaitSum, m.Answered), AvgTalkMS: avg(m.TalkSum, m.Answered),
 			QCChecked: m.QCChecked, QCPassed: m.QCPassed, QCPassRate: ratio(m.QCPassed, m.QCChecked)}
+		if f.ByDay {
+			r.Day, k = date(k[0]), k[1:]
+		}
+		r.Business, r.Channel = k[0], k[1]
+		out[i] = r
 	}
 	return out, nil
 }
 
-// QueueReport has one row per queue in sc.
+// QueueReport has one row per tenant and queue in sc (per day first with
+// f.ByDay).
 func (s *DB) QueueReport(ctx context.Context, sc Scope, f ReportFilter) ([]QueueRow, error) {
-	keys, sm, err := s.groupSums(ctx, sc, f, "queue")
+	keys := []string{"tenant_id", "queue"}
+	day, date := f.dayExpr()
+	if f.ByDay {
+		keys = append([]string{day}, keys...)
+	}
+	ks, sm, err := s.groupSums(ctx, sc, f, keys...)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]QueueRow, len(keys))
+	out := make([]QueueRow, len(ks))
 	for i, m := range sm {
-		out[i] = QueueRow{Queue: keys[i], Offered: m.Calls, Answered: m.Answered, Abandoned: m.Abandoned, Timeout: m.Timeout,
+		k := ks[i]
+		r := QueueRow{Offered: m.Calls, Answered: m.Answered, Abandoned: m.Abandoned, Timeout: m.Timeout,
 			AvgWaitMS: avg(m.WaitSum, m.Answered), MaxWaitMS: m.MaxWait, AnswerRate: ratio(m.Answered, m.Calls)}
+		if f.ByDay {
+			r.Day, k = date(k[0]), k[1:]
+		}
+		r.TenantID, r.Queue = k[0], k[1]
+		out[i] = r
 	}
 	return out, nil
 }
@@ -214,13 +286,13 @@ func (s *DB) BranchReport(ctx context.Context, sc Scope, f ReportFilter) ([]Bran
 	if err != nil {
 		return nil, err
 	}
-	keys, sm, err := s.groupSums(ctx, sc, f, "tenant_id")
+	ks, sm, err := s.groupSums(ctx, sc, f, "tenant_id")
 	if err != nil {
 		return nil, err
 	}
 	by := map[string]sums{}
-	for i, k := range keys {
-		by[k] = sm[i]
+	for i, k := range ks {
+		by[k[0]] = sm[i]
 	}
 	out := make([]BranchRow, 0, len(ts))
 	for _, t := range ts {
@@ -231,6 +303,15 @@ func (s *DB) BranchReport(ctx context.Context, sc Scope, f ReportFilter) ([]Bran
 	}
 	return out, nil
 }
+
+// ratingCounts counts ratings 1..5 in order.
+var ratingCounts = func() string {
+	var b []string
+	for n := 1; n <= 5; n++ {
+		b = append(b, fmt.Sprintf("CAST(COALESCE(SUM(CASE WHEN rating=%d THEN 1 ELSE 0 END),0) AS BIGINT)", n))
+	}
+	return strings.Join(b, ", ")
+}()
 
 // AgentReport has one row per agent with calls or state history in the
 // period in sc, named from the users table.
@@ -246,7 +327,8 @@ func (s *DB) AgentReport(ctx context.Context, sc Scope, f ReportFilter) ([]Agent
 	}
 	cond, args := sc.cond("tenant_id")
 	q, args := f.period("queued_at", `SELECT agent_id, MIN(tenant_id), COUNT(*), CAST(COALESCE(SUM(talk_ms),0) AS BIGINT),
-		CAST(COALESCE(SUM(CASE WHEN rating>0 THEN 1 ELSE 0 END),0) AS BIGINT), CAST(COALESCE(SUM(rating),0) AS BIGINT)
+		CAST(COALESCE(SUM(CASE WHEN rating>0 THEN 1 ELSE 0 END),0) AS BIGINT), CAST(COALESCE(SUM(rating),0) AS BIGINT),
+		`+ratingCounts+`
 		FROM service_records WHERE agent_id<>'' AND `+condAnswered+` AND `+cond, args)
 	rs, err := s.query(ctx, q+` GROUP BY agent_id`, args...)
 	if err != nil {
@@ -258,11 +340,13 @@ func (s *DB) AgentReport(ctx context.Context, sc Scope, f ReportFilter) ([]Agent
 			id, tenant           string
 			calls, talk, n, sumR int64
 		)
-		if err := rs.Scan(&id, &tenant, &calls, &talk, &n, &sumR); err != nil {
+		var dist [6]int64
+		if err := rs.Scan(&id, &tenant, &calls, &talk, &n, &sumR, &dist[1], &dist[2], &dist[3], &dist[4], &dist[5]); err != nil {
 			rs.Close()
 			return nil, fmt.Errorf("store: agent report: %w", err)
 		}
 		r := get(id, tenant)
+		r.Ratings = dist
 		r.Calls, r.TalkMS, r.Rated = calls, talk, n
 		ratingSums[id] = sumR
 	}
@@ -287,7 +371,11 @@ func (s *DB) AgentReport(ctx context.Context, sc Scope, f ReportFilter) ([]Agent
 			rs.Close()
 			return nil, fmt.Errorf("store: agent states report: %w", err)
 		}
-		get(id, tenant).StateMS[state] = d
+		r := get(id, tenant)
+		r.StateMS[state] = d
+		if state != "signed_out" {
+			r.LoggedMS += d
+		}
 	}
 	if err := rs.Err(); err != nil {
 		rs.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -71,8 +72,8 @@ func TestReports(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantBiz := []BusinessRow{
-			{Business: "loan", Calls: 2, Answered: 1, Missed: 1, AvgWaitMS: 5000, AvgTalkMS: 30000, QCChecked: 1, QCPassed: 1, QCPassRate: 1},
-			{Business: "open", Calls: 4, Answered: 2, Missed: 1, AvgWaitMS: 15000, AvgTalkMS: 90000, QCChecked: 2, QCPassed: 1, QCPassRate: 0.5},
+			{Business: "loan", Calls: 2, Answered: 1, AnswerRate: 0.5, Missed: 1, MissedRate: 0.5, AvgWaitMS: 5000, AvgTalkMS: 30000, QCChecked: 1, QCPassed: 1, QCPassRate: 1},
+			{Business: "open", Calls: 4, Answered: 2, AnswerRate: 0.5, Abandoned: 1, AbandonRate: 0.25, Missed: 1, MissedRate: 0.25, AvgWaitMS: 15000, AvgTalkMS: 90000, QCChecked: 2, QCPassed: 1, QCPassRate: 0.5},
 		}
 		if !reflect.DeepEqual(biz, wantBiz) {
 			t.Errorf("business report:\n got %+v\nwant %+v", biz, wantBiz)
@@ -83,8 +84,8 @@ func TestReports(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantQ := []QueueRow{
-			{Queue: "qA", Offered: 4, Answered: 2, Abandoned: 1, AvgWaitMS: 15000, MaxWaitMS: 30000, AnswerRate: 0.5},
-			{Queue: "qA1", Offered: 2, Answered: 1, Timeout: 1, AvgWaitMS: 5000, MaxWaitMS: 90000, AnswerRate: 0.5},
+			{TenantID: "A", Queue: "qA", Offered: 4, Answered: 2, Abandoned: 1, AvgWaitMS: 15000, MaxWaitMS: 30000, AnswerRate: 0.5},
+			{TenantID: "A1", Queue: "qA1", Offered: 2, Answered: 1, Timeout: 1, AvgWaitMS: 5000, MaxWaitMS: 90000, AnswerRate: 0.5},
 		}
 		if !reflect.DeepEqual(qs, wantQ) {
 			t.Errorf("queue report:\n got %+v\nwant %+v", qs, wantQ)
@@ -108,8 +109,8 @@ func TestReports(t *testing.T) {
 		}
 		wantA := []AgentRow{
 			{AgentID: "a1", TenantID: "A", Name: "Agent One", Calls: 2, TalkMS: 180000, AvgTalkMS: 90000, AvgHandleMS: 95000, Rated: 2, AvgRating: 4,
-				StateMS: map[string]int64{"wrap_up": 10000, "idle": 50000}},
-			{AgentID: "a2", TenantID: "A1", Name: "a2", Calls: 1, TalkMS: 30000, AvgTalkMS: 30000, AvgHandleMS: 34000, StateMS: map[string]int64{"wrap_up": 4000}},
+				Ratings: [6]int64{3: 1, 5: 1}, StateMS: map[string]int64{"wrap_up": 10000, "idle": 50000}, LoggedMS: 60000},
+			{AgentID: "a2", TenantID: "A1", Name: "a2", Calls: 1, TalkMS: 30000, AvgTalkMS: 30000, AvgHandleMS: 34000, StateMS: map[string]int64{"wrap_up": 4000}, LoggedMS: 4000},
 		}
 		if !reflect.DeepEqual(ag, wantA) {
 			t.Errorf("agent report:\n got %+v\nwant %+v", ag, wantA)
@@ -146,6 +147,25 @@ func TestReports(t *testing.T) {
 		pq, err := db.QueueReport(ctx, System(), day)
 		if err != nil || len(pq) != 3 || pq[2].Queue != "qB" || pq[2].Offered != 1 {
 			t.Errorf("province queue report: %+v %v", pq, err)
+		}
+		// By day: the record of the evening before is its own UTC day, but
+		// the same day in China (22:00 UTC = 06:00 CST).
+		utc := ReportFilter{ByDay: true, Zone: time.UTC}
+		byDay, err := db.BusinessReport(ctx, a, utc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range byDay {
+			got = append(got, fmt.Sprintf("%s %s %d", r.Day, r.Business, r.Calls))
+		}
+		if want := "2026-11-29 open 1|2026-11-30 loan 2|2026-11-30 open 4"; strings.Join(got, "|") != want {
+			t.Errorf("business by UTC day: %s, want %s", strings.Join(got, "|"), want)
+		}
+		cst, _ := time.LoadLocation("Asia/Shanghai")
+		qd, err := db.QueueReport(ctx, a, ReportFilter{ByDay: true, Zone: cst})
+		if err != nil || len(qd) != 2 || qd[0].Day != "2026-11-30" || qd[0].Queue != "qA" || qd[0].Offered != 5 || qd[1].Queue != "qA1" {
+			t.Errorf("queues by China day: %+v %v", qd, err)
 		}
 		// An open period includes the day before.
 		all, err := db.BusinessReport(ctx, a, ReportFilter{})

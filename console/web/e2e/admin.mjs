@@ -258,9 +258,16 @@ try {
     step(`${kind} report: chart (${px} px), table, Excel saved as ${dl.suggestedFilename()}`);
     await both(page, 'report-' + kind);
   }
+  // Business by day: one row per day and business, the day first.
+  await page.getByTestId('rp-tab-business').click();
+  await page.getByTestId('rp-by').getByText('按天').click();
+  await page.getByRole('columnheader', { name: '日期' }).waitFor();
+  await page.getByTestId('rp-table-business').locator('tbody tr.ant-table-row').first().waitFor();
+  step('business report by day');
+  await both(page, 'report-business-by-day');
   // The English switch relabels the table.
   await page.getByTestId('lang').click();
-  await page.getByRole('columnheader', { name: 'Answer rate (%)' }).or(page.getByRole('columnheader', { name: 'Calls' })).first().waitFor();
+  await page.getByRole('columnheader', { name: 'Day' }).waitFor();
   await page.getByTestId('lang').click();
   step(`English headers; ${out.labelled} visible controls checked for labels`);
   await ctx.close();
