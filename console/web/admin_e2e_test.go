@@ -118,7 +118,11 @@ func TestBrowserAdmin(t *testing.T) {
 		ParentID    string `json:"parent_id"`
 		Name, Level string
 		Settings    struct {
-			Hours   struct{ Open string }
+			Hours      struct{ Open string }
+			Businesses []struct {
+				Code, Name string
+				Products   []string
+			}
 			Routing struct {
 				Queues []struct{ Name string }
 				Routes []struct{ Business, Queue string }
@@ -129,18 +133,22 @@ func TestBrowserAdmin(t *testing.T) {
 	if tn.ParentID != "province" || tn.Name != "E2E 银行总行" || tn.Level != "bank" || tn.Settings.Hours.Open != "00:00" {
 		t.Errorf("sub-tenant %+v", tn)
 	}
+	if b := tn.Settings.Businesses; len(b) != 1 || b[0].Code != "open" || b[0].Name != "开户" || !reflect.DeepEqual(b[0].Products, []string{"储蓄卡"}) {
+		t.Errorf("business catalogue %+v", b)
+	}
 	if q := tn.Settings.Routing; len(q.Queues) != 1 || q.Queues[0].Name != "e2eq" || len(q.Routes) != 1 || q.Routes[0].Queue != "e2eq" || q.Routes[0].Business != "open" {
 		t.Errorf("queues and routes %+v", q)
 	}
 	var users struct {
 		Users []struct {
 			U      string `json:"username"`
+			D      string `json:"display_name"`
 			R      string `json:"role"`
 			Skills map[string]int
 		}
 	}
 	get("/api/v1/users?tenant=e2e-bank", &users)
-	if len(users.Users) != 1 || users.Users[0].U != "e2e-agent" || users.Users[0].R != "agent" || users.Users[0].Skills["open"] != 5 {
+	if len(users.Users) != 1 || users.Users[0].U != "e2e-agent" || users.Users[0].R != "agent" || users.Users[0].D != "E2E 坐席甲" || users.Users[0].Skills["open"] != 5 {
 		t.Errorf("users of e2e-bank %+v", users.Users)
 	}
 	var tpls struct {

@@ -81,6 +81,7 @@ func probes(ticketB, apptB string) map[string]probe {
 		"PUT /api/v1/tenants/{id}/templates/{business}":    {"/api/v1/tenants/tenB/templates/openB", `{"layout":"pip"}`},
 		"DELETE /api/v1/tenants/{id}/templates/{business}": {"/api/v1/tenants/tenB/templates/openB", ``},
 		"PUT /api/v1/users/{id}/skills":                    {"/api/v1/users/agent-B/skills", `{"skills":{"hacked":1}}`},
+		"PUT /api/v1/users/{id}":                           {"/api/v1/users/agent-B", `{"display_name":"hacked","role":"tenant_admin"}`},
 	}
 }
 
@@ -100,7 +101,7 @@ func bState(t *testing.T, e *env, ticketB, apptB string) string {
 	jobs, _ := e.db.JobResults(ctx, sys, "")
 	tpls, _ := e.db.Templates(ctx, sys, "tenB")
 	b, _ := json.Marshal([]any{tn, u.Frozen, u.PasswordHash, cu, r.Summary, r.Rating, r.Chat, tk.State, tk.CutIn, tk.AgentID, ap.Status, ag.State, len(users), len(tenants), len(jobs),
-		tpls, u.Skills})
+		tpls, u.Skills, u.Role, u.DisplayName})
 	return string(b)
 }
 

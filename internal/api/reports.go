@@ -21,6 +21,11 @@ import (
 // Reports (§4.3.3), business templates, user skills and the audit viewer's
 // query: the routes the web console's reports and administration pages use.
 
+type userEditReq struct {
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+}
+
 type skillsReq struct {
 	Skills map[string]int `json:"skills"`
 }
@@ -40,6 +45,7 @@ func (s *Server) reportRoutes() []route {
 		{Method: "GET", Path: "/api/v1/tenants/{id}/templates", Perm: auth.PermTenantRead, Summary: "A tenant's business templates", h: s.listTemplates},
 		{Method: "PUT", Path: "/api/v1/tenants/{id}/templates/{business}", Perm: auth.PermTenantWrite, Summary: "Create or replace a business template (layout, watermark, analyzers, QC policy YAML), validated", Body: templateReq{}, h: s.putTemplate},
 		{Method: "DELETE", Path: "/api/v1/tenants/{id}/templates/{business}", Perm: auth.PermTenantWrite, Summary: "Delete a business template", h: s.deleteTemplate},
+		{Method: "PUT", Path: "/api/v1/users/{id}", Perm: auth.PermUserWrite, Summary: "Change a user's display name and role (roles the caller may grant; not one's own role)", Body: userEditReq{}, h: s.putUser},
 		{Method: "PUT", Path: "/api/v1/users/{id}/skills", Perm: auth.PermUserWrite, Summary: "Replace a user's skills (skill group -> proficiency 1..10); effective at the agent's next sign-in", Body: skillsReq{}, h: s.putSkills},
 	}
 }
@@ -563,6 +569,45 @@ func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request, c *calle
 		return err
 	}
 	w.WriteHeader(204)
+	return nil
+}
+
+func (s *Server) putUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req userEditReq
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	u, err := s.target(r, c)
+	if err != nil {
+		return err
+	}
+	if req.Role != u.Role {
+		if u.ID == c.user.ID {
+			return fmt.Errorf("%w: you cannot change your own role", errForbidden)
+		}
+		if !auth.MayGrant(c.user.Role, req.Role) {
+			return fmt.Errorf("%w: %s may not make %q users", errForbidden, c.user.Role, req.Role)
+		}
+		if req.Role == auth.RoleProvinceAdmin {
+			if t, err := s.db.Tenant(r.Context(), c.scope, u.TenantID); err != nil || t.Level != store.LevelProvince {
+				return fmt.Errorf("%w: province admins belong to a province tenant", errForbidden)
+			}
+		}
+	}
+	if len([]rune(req.DisplayName)) > 100 {
+		return fmt.Errorf("%w: display name longer than 100 characters", errBadRequest)
+	}
+	err = s.db.UpdateUser(r.Context(), c.scope, u.ID, store.UserUpdate{DisplayName: &req.DisplayName, Role: &req.Role})
+	s.cache.dropUser(u.ID) // a new role applies to open sessions at once
+	s.audit(r.Context(), c, u.TenantID, "user.update", u.ID, userEditReq{u.DisplayName, u.Role}, req, err)
+	if err != nil {
+		return err
+	}
+	u, err = s.db.User(r.Context(), c.scope, u.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, u)
 	return nil
 }
 

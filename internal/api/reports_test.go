@@ -265,6 +265,30 @@ func TestTemplatesSkillsAuditAPI(t *testing.T) {
 		t.Errorf("signed-in agent's skills %+v", a.Skills)
 	}
 
+	// Edit: display name and role, within what the caller may grant.
+	if code, body := e.as("tenant_admin-A", "PUT", "/api/v1/users/agent-A", `{"display_name":"甲坐席","role":"supervisor"}`); code != 200 || !strings.Contains(string(body), `"role":"supervisor"`) {
+		t.Fatalf("edit user: %d %s", code, body)
+	}
+	if code, _ := e.as("agent-A", "GET", "/api/v1/console/tickets", nil); code != 200 {
+		t.Errorf("the new supervisor role does not apply to the open session: %d", code)
+	}
+	for body, want := range map[string]int{
+		`{"display_name":"x","role":"province_admin"}`:  403, // a tenant admin cannot make province admins
+		`{"display_name":"x","role":"wizard"}`:          403,
+		`{"display_name":"x"}`:                          403, // role "" is not grantable
+		`{"display_name":"x","role":"agent","extra":1}`: 400,
+	} {
+		if code, resp := e.as("tenant_admin-A", "PUT", "/api/v1/users/agent-A", body); code != want {
+			t.Errorf("%s: %d %s, want %d", body, code, resp, want)
+		}
+	}
+	if code, _ := e.as("tenant_admin-A", "PUT", "/api/v1/users/tenant_admin-A", `{"display_name":"me","role":"agent"}`); code != 403 {
+		t.Errorf("changing one's own role: %d, want 403", code)
+	}
+	if code, _ := e.as("tenant_admin-A", "PUT", "/api/v1/users/tenant_admin-A", `{"display_name":"me","role":"tenant_admin"}`); code != 200 {
+		t.Errorf("renaming oneself: %d, want 200", code)
+	}
+
 	// The audit viewer: newest first, filtered, paged, scoped.
 	code, body = e.as("tenant_admin-A", "GET", "/api/v1/audit?action=template.&limit=2", nil)
 	var page struct {

@@ -128,6 +128,11 @@ try {
   await page.getByTestId('tenant-node-e2e-bank').click();
   await page.getByTestId('tenant-form').getByLabel('名称').fill('E2E 银行总行');
   await page.getByLabel('开始服务').fill('00:00');
+  await page.getByTestId('business-add').click();
+  await page.getByRole('textbox', { name: '业务编码' }).fill('open');
+  await page.getByRole('textbox', { name: '业务名称' }).fill('开户');
+  await page.getByRole('combobox', { name: '产品（回车添加）' }).fill('储蓄卡');
+  await page.keyboard.press('Enter');
   await page.getByTestId('tenant-save').click();
   await page.getByText('已保存').first().waitFor();
   await page.getByTestId('tenant-node-e2e-bank').filter({ hasText: 'E2E 银行总行' }).waitFor();
@@ -163,7 +168,11 @@ try {
   out.agentPassword = secret;
   await page.getByRole('dialog').getByRole('button', { name: /OK|确定|确 定/ }).click();
   await page.getByTestId('users-table').getByText('e2e-agent').waitFor();
-  step('user e2e-agent created; initial password shown once');
+  await page.getByRole('button', { name: '编辑 e2e-agent' }).click();
+  await page.getByRole('dialog').getByLabel('显示名称').fill('E2E 坐席甲');
+  await page.getByTestId('user-edit-ok').click();
+  await page.getByTestId('users-table').getByText('E2E 坐席甲').waitFor();
+  step('user e2e-agent created (initial password shown once) and renamed');
   await both(page, 'users');
 
   // 5. Agents and skills: give the agent a skill.
@@ -201,10 +210,10 @@ try {
 
   // 7. The audit viewer shows those actions; the action filter narrows it.
   await page.goto(base + '/admin/audit');
-  for (const a of ['tenant.create', 'tenant.update', 'queue.configure', 'user.create', 'user.skills', 'template.put']) {
+  for (const a of ['tenant.create', 'tenant.update', 'queue.configure', 'user.create', 'user.update', 'user.skills', 'template.put']) {
     await page.getByTestId('audit-table').locator('code').filter({ hasText: new RegExp('^' + a.replace('.', '\\.') + '$') }).first().waitFor();
   }
-  step('audit viewer lists tenant.create, tenant.update, queue.configure, user.create, user.skills, template.put');
+  step('audit viewer lists tenant.create, tenant.update, queue.configure, user.create, user.update, user.skills, template.put');
   await both(page, 'audit');
   await page.getByTestId('audit-action').fill('user.');
   await page.getByTestId('audit-action').press('Enter');

@@ -116,5 +116,9 @@ export default {
   adAfter: ['修改后', 'After'],
   adNewer: ['较新', 'Newer'],
   adOlder: ['较早', 'Older'],
+  adBusinesses: ['业务目录（业务与产品）', 'Business catalogue (businesses and products)'],
+  adBusinessName: ['业务名称', 'Business name'],
+  adProducts: ['产品（回车添加）', 'Products (Enter to add)'],
+  adAddBusiness: ['添加业务', 'Add business'],
   adPage: ['页码', 'Page'],
 } as Record<string, [string, string]>;

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { Alert, Button, Card, Checkbox, Col, Form, Input, InputNumber, Modal, Row, Select, Switch, Tree, message } from 'antd';
+import { Alert, Button, Card, Checkbox, Col, Form, Input, InputNumber, Modal, Row, Select, Space, Switch, Tree, message } from 'antd';
 import { api } from '../../api';
 import { useT } from '../../i18n';
 import { useMe } from '../../me';
@@ -25,7 +25,8 @@ export default function Tenants() {
     if (!cur) return;
     const h = cur.settings.hours || {}, q = cur.settings.quotas || {};
     form.setFieldsValue({ name: cur.name, whitelisted: cur.whitelisted, zone: h.zone || '', open: h.open || '', close: h.close || '', work_days: h.work_days || [],
-      holidays: (h.holidays || []).join(', '), max_calls: q.max_calls || 0, max_recordings: q.max_recordings || 0 });
+      holidays: (h.holidays || []).join(', '), max_calls: q.max_calls || 0, max_recordings: q.max_recordings || 0,
+      businesses: (cur.settings.businesses || []).map((b) => ({ code: b.code, name: b.name, products: b.products || [] })) });
   }, [cur, form]);
   const tree = useMemo(() => {
     const ids = new Set(tenants.map((x) => x.id));
@@ -40,8 +41,9 @@ export default function Tenants() {
       holidays: v.holidays ? String(v.holidays).split(/[,\s]+/).filter(Boolean) : undefined };
     const quotas = { ...cur.settings.quotas, max_calls: v.max_calls || 0, max_recordings: v.max_recordings || 0 };
     try {
+      const businesses = (v.businesses || []).filter((b: any) => b && b.code).map((b: any) => ({ code: b.code, name: b.name || b.code, products: b.products?.length ? b.products : undefined }));
       await api('PUT', '/api/v1/tenants/' + encodeURIComponent(cur.id), { id: cur.id, parent_id: cur.parent_id, level: cur.level, name: v.name, whitelisted: v.whitelisted,
-        settings: { ...cur.settings, hours, quotas } });
+        settings: { ...cur.settings, hours, quotas, businesses: businesses.length ? businesses : undefined } });
       message.success(t('adSaved')); setErr(''); reload();
     } catch (e: any) { setErr(e.message); }
   };
@@ -74,6 +76,22 @@ export default function Tenants() {
               <Col span={24}><Form.Item label={t('adHolidays')} name="holidays"><Input placeholder="2026-10-01, 2026-10-02" /></Form.Item></Col>
               <Col xs={12}><Form.Item label={t('adMaxCalls')} name="max_calls"><InputNumber min={0} style={{ width: '100%' }} /></Form.Item></Col>
               <Col xs={12}><Form.Item label={t('adMaxRecs')} name="max_recordings"><InputNumber min={0} style={{ width: '100%' }} /></Form.Item></Col>
+              <Col span={24}>
+                <Form.Item label={t('adBusinesses')}>
+                  <Form.List name="businesses">
+                    {(fields, { add, remove }) => (<>
+                      {fields.map((f) => (
+                        <Space key={f.key} align="baseline" wrap style={{ display: 'flex' }}>
+                          <Form.Item name={[f.name, 'code']} rules={[{ required: true, pattern: /^[A-Za-z0-9_.-]{1,64}$/, message: t('adIdRule') }]}><Input aria-label={t('adBusinessCode')} placeholder={t('adBusinessCode')} style={{ width: 120 }} /></Form.Item>
+                          <Form.Item name={[f.name, 'name']}><Input aria-label={t('adBusinessName')} placeholder={t('adBusinessName')} style={{ width: 140 }} /></Form.Item>
+                          <Form.Item name={[f.name, 'products']}><Select mode="tags" aria-label={t('adProducts')} placeholder={t('adProducts')} style={{ minWidth: 180 }} open={false} tokenSeparators={[',', '，']} /></Form.Item>
+                          <Button danger size="small" onClick={() => remove(f.name)} aria-label={t('adRemove')}>{t('adRemove')}</Button>
+                        </Space>))}
+                      <Button size="small" onClick={() => add({ products: [] })} data-testid="business-add">{t('adAddBusiness')}</Button>
+                    </>)}
+                  </Form.List>
+                </Form.Item>
+              </Col>
             </Row>
             <Button type="primary" htmlType="submit" data-testid="tenant-save">{t('adSave')}</Button>
           </Form>}

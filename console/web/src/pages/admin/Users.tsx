@@ -21,7 +21,9 @@ export default function Users() {
   const [err, setErr] = useState('');
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<{ user: string; pw: string } | null>(null);
+  const [editing, setEditing] = useState<User | null>(null);
   const [form] = Form.useForm();
+  const [eform] = Form.useForm();
   const load = useCallback(() => {
     const q = new URLSearchParams();
     if (tenant) q.set('tenant', tenant);
@@ -43,6 +45,10 @@ export default function Users() {
       setCreating(false); form.resetFields(); setSecret({ user: v.username, pw: r.initial_password }); setErr(''); load();
     } catch (e: any) { setErr(e.message); }
   };
+  const saveEdit = async () => {
+    const v = await eform.validateFields();
+    try { await api('PUT', `/api/v1/users/${encodeURIComponent(editing!.id)}`, { display_name: v.display_name || '', role: v.role }); setEditing(null); setErr(''); load(); } catch (e: any) { setErr(e.message); }
+  };
   const roles = grantable(me?.role);
   const tname = (id: string) => tenants.find((x) => x.id === id)?.name || id;
   return (
@@ -63,6 +69,7 @@ export default function Users() {
           { title: t('status'), render: (_, u: User) => <Space size={4}>{u.frozen ? <Tag color="red">{t('adFrozen')}</Tag> : <Tag color="green">{t('adActive')}</Tag>}{u.must_change && <Tag>{t('adMustChange')}</Tag>}</Space> },
           { title: t('adActions'), render: (_, u: User) => u.id === me?.id || !roles.includes(u.role) ? null : (
             <Space size={4}>
+              <Button size="small" onClick={() => { eform.setFieldsValue({ display_name: u.display_name, role: u.role }); setEditing(u); }} aria-label={t('adEdit') + ' ' + u.username}>{t('adEdit')}</Button>
               {u.frozen ? <Button size="small" onClick={() => act(u, 'unfreeze')} aria-label={t('adUnfreeze') + ' ' + u.username}>{t('adUnfreeze')}</Button>
                 : <Popconfirm title={t('adFreezeConfirm')} onConfirm={() => act(u, 'freeze')}><Button size="small" danger aria-label={t('adFreeze') + ' ' + u.username}>{t('adFreeze')}</Button></Popconfirm>}
               <Popconfirm title={t('adResetConfirm')} onConfirm={() => act(u, 'reset-password')}><Button size="small" aria-label={t('adResetPw') + ' ' + u.username}>{t('adResetPw')}</Button></Popconfirm>
@@ -76,6 +83,12 @@ export default function Users() {
           <Form.Item label={t('tenant')} name="tenant_id" rules={[{ required: true, message: t('required') }]}>
             <Select aria-label={t('tenant')} showSearch optionFilterProp="label" options={tenants.map((x) => ({ value: x.id, label: `${x.name} (${x.id})` }))} />
           </Form.Item>
+        </Form>
+      </Modal>
+      <Modal open={!!editing} title={t('adEdit') + ' — ' + (editing?.username || '')} onOk={saveEdit} onCancel={() => setEditing(null)} okButtonProps={{ 'data-testid': 'user-edit-ok' } as any}>
+        <Form form={eform} name="useredit" layout="vertical">
+          <Form.Item label={t('adDisplayName')} name="display_name"><Input /></Form.Item>
+          <Form.Item label={t('adRole')} name="role" rules={[{ required: true, message: t('required') }]}><Select aria-label={t('adRole')} options={roles.map((r) => ({ value: r, label: t('ad_role_' + r) }))} /></Form.Item>
         </Form>
       </Modal>
       <Modal open={!!secret} title={t('adPasswordOnce')} onOk={() => setSecret(null)} onCancel={() => setSecret(null)} cancelButtonProps={{ style: { display: 'none' } }}>
