@@ -154,11 +154,13 @@ func TestBrowserAdmin(t *testing.T) {
 	var tpls struct {
 		Templates []struct {
 			Business, Layout string
+			Analyzers        []string
 			Watermark        struct{ Text, Position string }
 		}
 	}
 	get("/api/v1/tenants/e2e-bank/templates", &tpls)
-	if len(tpls.Templates) != 1 || tpls.Templates[0].Layout != "side-by-side" || tpls.Templates[0].Watermark.Position != "top-right" {
+	if len(tpls.Templates) != 1 || tpls.Templates[0].Layout != "side-by-side" || tpls.Templates[0].Watermark.Position != "top-right" ||
+		!reflect.DeepEqual(tpls.Templates[0].Analyzers, []string{"light"}) {
 		t.Errorf("templates %+v", tpls.Templates)
 	}
 

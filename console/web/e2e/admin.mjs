@@ -193,6 +193,8 @@ try {
   const tdlg = page.getByRole('dialog');
   await tdlg.getByRole('combobox', { name: '业务编码' }).fill('open');
   await pick(page, '合成布局', 'side-by-side', tdlg);
+  await pick(page, '实时分析', 'light', tdlg);
+  await tdlg.getByLabel('水印文字').click(); // closes the multiple select's list
   await tdlg.getByLabel('水印文字').fill('{tenant} 双录');
   await pick(page, '位置', '右上', tdlg);
   await tdlg.getByLabel('质检策略').fill('require:\n  smell: true\n');

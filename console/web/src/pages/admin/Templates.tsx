@@ -57,7 +57,7 @@ export default function Templates() {
         columns={[
           { title: t('business'), dataIndex: 'business' },
           { title: t('adLayout'), dataIndex: 'layout' },
-          { title: t('adWatermark'), render: (_, x: Tpl) => x.watermark.text || x.watermark.timestamp ? `${x.watermark.text}${x.watermark.timestamp ? ' + ' + t('adTimestamp') : ''} (${x.watermark.position})` : '—' },
+          { title: t('adWatermark'), render: (_, x: Tpl) => x.watermark.text || x.watermark.timestamp ? `${x.watermark.text}${x.watermark.timestamp ? ' + ' + t('adTimestamp') : ''} (${t('ad_pos_' + x.watermark.position)})` : '—' },
           { title: t('adAnalyzers'), dataIndex: 'analyzers', render: (v: string[]) => v.map((a) => <Tag key={a}>{a}</Tag>) },
           { title: t('adQCPolicy'), dataIndex: 'qc_policy', render: (v: string) => (v.trim() ? t('adCustom') : t('adDefault')) },
           { title: t('adUpdated'), render: (_, x: Tpl) => `${x.updated_by} · ${new Date(x.updated_at).toLocaleString()}` },
