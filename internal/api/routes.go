@@ -88,7 +88,7 @@ type (
 
 func (s *Server) routeTable() []route {
 	P := func(p auth.Perm) auth.Perm { return p }
-	return []route{
+	rs := []route{
 		{Method: "POST", Path: "/api/v1/auth/login", Public: true, Summary: "Sign in with password (+ TOTP code when enrolled); returns a bearer token", Body: loginReq{}, h: s.login},
 		{Method: "POST", Path: "/api/v1/auth/logout", Summary: "End this session", h: s.logout},
 		{Method: "GET", Path: "/api/v1/me", Summary: "The signed-in user", h: s.me},
@@ -149,10 +149,11 @@ func (s *Server) routeTable() []route {
 		{Method: "PUT", Path: "/api/v1/records/{id}/summary", Perm: P(auth.PermRecordWrite), Summary: "Service summary, preset options, customer tags, rating", Body: store.RecordSummary{}, h: s.putSummary},
 
 		{Method: "POST", Path: "/api/v1/records/{id}/items", Perm: P(auth.PermRecordWrite), Summary: "Append chat lines, file references and timeline markers", Body: store.RecordItems{}, h: s.putItems},
-		{Method: "GET", Path: "/api/v1/audit", Perm: P(auth.PermAuditRead), Summary: "Audit entries in scope (after, limit)", h: s.listAudit},
+		{Method: "GET", Path: "/api/v1/audit", Perm: P(auth.PermAuditRead), Summary: "Audit entries in scope: after= oldest first; or newest first with before, tenant, actor, action (prefix), from, to, limit", h: s.listAuditQuery},
 		{Method: "POST", Path: "/api/v1/jobs/qc", Perm: P(auth.PermJobSubmit), Summary: "Queue a QC job for a record's recording", Body: qcReq{}, h: s.submitQC},
 		{Method: "GET", Path: "/api/v1/jobs", Perm: P(auth.PermJobRead), Summary: "Job results in scope (?subject=record id)", h: s.listJobs},
 	}
+	return append(rs, s.reportRoutes()...) // reports.go
 }
 
 // Routes lists METHOD PATH of every API route (for tests and docs).
@@ -763,17 +764,6 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		return err
 	}
 	w.WriteHeader(204)
-	return nil
-}
-
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *caller) error {
-	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	es, err := s.db.Audit(r.Context(), c.scope, after, limit)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, map[string]any{"entries": nonNil(es)})
 	return nil
 }
 
