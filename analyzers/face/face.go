@@ -33,9 +33,14 @@ type Params struct {
 	// SecondFaceMin is the smallest face (height / ROI height) that counts as
 	// another person; tinier ones (posters, background) are ignored. Default 0.08.
 	SecondFaceMin float64 `yaml:"second_face_min"`
-	MinScore      float32 `yaml:"min_score"`    // detector score for a new face; default 0.7
-	DetectEvery   int     `yaml:"detect_every"` // force detection every n frames; default 5
-	ChangeGate    float64 `yaml:"change_gate"`  // thumbnail change under which detection is reused; default 2.5
+	// SecondFaceScore is the detector score another face needs to count as
+	// another person. Default 0.9: on the blurry, downscaled frames of a
+	// call's first second (WebRTC starts at a low resolution) the detector
+	// scores hair or a helmet beside the real face at 0.7-0.8.
+	SecondFaceScore float32 `yaml:"second_face_score"`
+	MinScore        float32 `yaml:"min_score"`    // detector score for a new face; default 0.7
+	DetectEvery     int     `yaml:"detect_every"` // force detection every n frames; default 5
+	ChangeGate      float64 `yaml:"change_gate"`  // thumbnail change under which detection is reused; default 2.5
 }
 
 func (p *Params) defaults() error {
@@ -54,8 +59,11 @@ func (p *Params) defaults() error {
 	if p.SecondFaceMin == 0 {
 		p.SecondFaceMin = 0.08
 	}
-	if p.MinDuration < 0 || p.ClearAfter < 0 || p.MinFaceHeight < 0 || p.MinFaceHeight > 1 || p.CentreTol <= 0 || p.CentreTol > 0.5 || p.SecondFaceMin < 0 {
-		return fmt.Errorf("face: durations >= 0, min_face_height in [0,1], centre_tolerance in (0,0.5]")
+	if p.SecondFaceScore == 0 {
+		p.SecondFaceScore = 0.9
+	}
+	if p.MinDuration < 0 || p.ClearAfter < 0 || p.MinFaceHeight < 0 || p.MinFaceHeight > 1 || p.CentreTol <= 0 || p.CentreTol > 0.5 || p.SecondFaceMin < 0 || p.SecondFaceScore < 0 || p.SecondFaceScore > 1 {
+		return fmt.Errorf("face: durations >= 0, min_face_height in [0,1], centre_tolerance in (0,0.5], second_face_score in [0,1]")
 	}
 	return p.ROI.Validate()
 }
@@ -118,7 +126,7 @@ func (p *Params) Observe(a *facekit.Analysis) Observation {
 		h := float64(f.Box.Dy()) / float64(roi.Dy())
 		if main == nil {
 			main = f
-		} else if h < p.SecondFaceMin {
+		} else if h < p.SecondFaceMin || f.Score < p.SecondFaceScore {
 			continue
 		}
 		o.Faces++

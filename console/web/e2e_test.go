@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/witness-media/witness/analyzers/testclip"
 	web "github.com/witness-media/witness/console/web"
 	"github.com/witness-media/witness/internal/config"
@@ -125,7 +127,8 @@ type e2eResult struct {
 		Duration   float64 `json:"duration"`
 		Width      int     `json:"width"`
 	} `json:"player"`
-	AutoItems int `json:"autoItems"`
+	AutoItems int      `json:"autoItems"`
+	AutoKinds []string `json:"autoKinds"`
 	Seek      struct {
 		Want float64 `json:"want"`
 		Got  float64 `json:"got"`
@@ -139,6 +142,11 @@ type e2eResult struct {
 		Label string  `json:"label"`
 		At    float64 `json:"at"`
 	} `json:"reviewMark"`
+	Report struct {
+		File  string `json:"file"`
+		Name  string `json:"name"`
+		Query string `json:"query"`
+	} `json:"report"`
 }
 
 // Scenario of the customer's fake camera (looped by Chromium): the face
@@ -335,6 +343,13 @@ func TestBrowser(t *testing.T) {
 	if res.AutoItems < 1 {
 		t.Errorf("%d analyzer markers on the timeline", res.AutoItems)
 	}
+	// The clip shows one person; a second one would be a false alarm
+	// (face.multiple fired at every call start before second_face_score).
+	for _, k := range res.AutoKinds {
+		if strings.Contains(k, "face.multiple") {
+			t.Errorf("timeline has %q: the clip never shows two people", k)
+		}
+	}
 	if d := res.Seek.Got - res.Seek.Want; d < -0.5 || d > 0.5 {
 		t.Errorf("seek to %.2f s landed at %.2f s", res.Seek.Want, res.Seek.Got)
 	}
@@ -367,6 +382,54 @@ func TestBrowser(t *testing.T) {
 	}
 	if !ok {
 		t.Errorf("review mark %+v not in the marker store: %+v", res.ReviewMark, marks)
+	}
+	// The agent KPI workbook the admin exported holds the JSON report
+	// cell for cell, and counts the call for Agent One.
+	if !strings.HasSuffix(res.Report.Name, ".xlsx") {
+		t.Errorf("report download named %q", res.Report.Name)
+	}
+	var rep struct {
+		Columns []struct{ Key, ZH string }
+		Rows    []map[string]any
+	}
+	get("/api/v1/reports/agents?"+res.Report.Query, &rep)
+	xf, err := excelize.OpenFile(res.Report.File)
+	if err != nil {
+		t.Fatalf("report workbook: %v", err)
+	}
+	xrows, err := xf.GetRows(xf.GetSheetList()[0])
+	xf.Close()
+	if err != nil || len(xrows) != len(rep.Rows)+1 {
+		t.Fatalf("workbook: %d rows (%v) for %d JSON rows", len(xrows), err, len(rep.Rows))
+	}
+	counted := false
+	for r, row := range rep.Rows {
+		agentRow := false
+		for i, c := range rep.Columns {
+			want := fmt.Sprint(row[c.Key])
+			if v, ok := row[c.Key].(float64); ok {
+				want = strconv.FormatFloat(v, 'f', -1, 64)
+			}
+			got := ""
+			if i < len(xrows[r+1]) {
+				got = xrows[r+1][i]
+			}
+			// Signed-in time and the rates built on it grow while the agent
+			// is still signed in, between the export and this read.
+			live := c.Key == "logged_s" || strings.HasSuffix(c.Key, "_rate") || strings.HasPrefix(c.Key, "state_")
+			if got != want && !live {
+				t.Errorf("workbook row %d %s: %q, JSON %q", r+1, c.Key, got, want)
+			}
+			if want == "Agent One" || want == "agent1" {
+				agentRow = true
+			}
+		}
+		if agentRow && fmt.Sprint(row["calls"]) == "1" {
+			counted = true
+		}
+	}
+	if !counted {
+		t.Errorf("the agent KPI report does not count Agent One's call: %v", rep.Rows)
 	}
 	if res.DeskVideo.Width <= 0 || res.CustomerVideo.Width <= 0 {
 		t.Errorf("desk video %+v, customer video %+v", res.DeskVideo, res.CustomerVideo)

@@ -280,6 +280,7 @@ try {
   out.player = await page.evaluate(() => { const v = document.querySelector('[data-testid="player"]'); return { readyState: v.readyState, duration: v.duration, width: v.videoWidth }; });
   out.autoItems = await page.locator('[data-testid="tl-item"][data-cat="auto"]').count();
   const kinds = await page.locator('[data-testid="tl-item"][data-cat="auto"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+  out.autoKinds = kinds;
   step(`player ready (${out.player.duration.toFixed(1)} s, ${out.player.width} px wide); ${out.autoItems} analyzer markers: ${kinds.join('; ')}`);
   // Click the analyzer marker furthest from the start: the player seeks.
   const items = page.locator('[data-testid="tl-item"][data-cat="auto"]');
@@ -339,6 +340,23 @@ try {
   step(`another agent gets 404 on the call's record, QC, events, files and markers (${probes.length} requests)`);
   await apage.waitForTimeout(1000);
   await both(apage, 'record-detail-agent');
+
+  // 8b. The call in the reports: the admin exports the agent KPI report
+  // (Excel); the Go side opens it with excelize.
+  await page.goto(base + '/reports');
+  await page.getByTestId('reports').waitFor();
+  await page.getByTestId('rp-tab-agents').click();
+  await page.getByTestId('rp-table-agents').locator('tbody tr.ant-table-row').first().waitFor();
+  let exportURL = '';
+  page.on('request', (r) => { if (r.url().includes('/xlsx?')) exportURL = r.url(); });
+  const [xl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('rp-export').click()]);
+  const xlFile = path.join(DOWNLOAD_DIR || SHOT_DIR, 'agents.xlsx');
+  await xl.saveAs(xlFile);
+  const xu = new URL(exportURL);
+  xu.searchParams.delete('lang');
+  out.report = { file: xlFile, name: xl.suggestedFilename(), query: xu.searchParams.toString() };
+  step(`agent KPI report exported as ${out.report.name}`);
+  await shot(page, 'report-agents-desktop');
 
   // 9. A second customer joins and leaves.
   await cpage.getByRole('button', { name: '开始排队' }).click();
