@@ -221,7 +221,7 @@ type analysis struct {
 // goroutine; from publishLayer).
 func (r *room) analyse(t *pubTrack) {
 	cfg := &r.s.cfg.Analysis
-	prof := cfg.profileFor(r.tenant)
+	prof := r.profile()
 	p := t.owner
 	if prof == nil || p.hidden || !slices.Contains(cfg.Roles, p.role) || (t.source != SourceCamera && t.source != SourceMicrophone) {
 		return

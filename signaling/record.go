@@ -124,7 +124,7 @@ func (r *room) startRecording(by *participant) error {
 	if r.rec != nil {
 		return &ProtocolError{Code: CodeState, Msg: "already recording"}
 	}
-	lay, err := cfg.layout()
+	lay, err := mixer.LoadLayout(r.layoutName())
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (r *room) startRecording(by *participant) error {
 		tapped: map[string]*pubTrack{}, gaps: map[string]time.Time{}, parts: map[string]*mixer.Mix{}}
 	rec.path = filepath.Join(dir, fmt.Sprintf("%s_%03d.mp4", safeName(r.id), rec.seg))
 	out := mixer.Output{Path: rec.path, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Bitrate: cfg.Bitrate,
-		LowLatency: true, Fragment: 500 * time.Millisecond, Watermarks: cfg.Watermarks}
+		LowLatency: true, Fragment: 500 * time.Millisecond, Watermarks: r.watermarks()}
 	if cfg.PerParticipant {
 		rec.dir = filepath.Join(dir, fmt.Sprintf("seg%03d_participants", rec.seg))
 	}
@@ -345,8 +345,8 @@ func (rec *recorder) participantJoined(p *participant) {
 	if pick == "" {
 		// Said loudly: this participant is in the per-track event log
 		// but not in the composite's layout.
-		rec.r.log.Warn("no free slot in the recording layout", "participant", p.id, "layout", rec.r.s.cfg.Recording.Layout)
-		rec.r.event("recording_no_slot", p, map[string]any{"layout": rec.r.s.cfg.Recording.Layout})
+		rec.r.log.Warn("no free slot in the recording layout", "participant", p.id, "layout", rec.r.layoutName())
+		rec.r.event("recording_no_slot", p, map[string]any{"layout": rec.r.layoutName()})
 		return
 	}
 	rec.slots[p.id] = pick
@@ -362,7 +362,7 @@ func (rec *recorder) startParticipant(p *participant) {
 	if err == nil {
 		var m *mixer.Mix
 		out := mixer.Output{Path: filepath.Join(rec.dir, safeName(p.identity)+"_"+p.id+".mp4"), FPS: cfg.FPS, Bitrate: 800,
-			LowLatency: true, Fragment: 500 * time.Millisecond, Watermarks: cfg.Watermarks}
+			LowLatency: true, Fragment: 500 * time.Millisecond, Watermarks: rec.r.watermarks()}
 		m, err = mixer.New(mixer.Config{Layout: lay, Inputs: []mixer.Input{{Role: "p", Label: p.role + " " + p.identity, RTP: &mixer.RTPSource{}}}, Output: out}, rec.r.log)
 		if err == nil {
 			if err = m.Start(context.Background()); err != nil {

@@ -20,6 +20,7 @@ type room struct {
 	s       *Server
 	id      string
 	tenant  string
+	set     RoomSettings // per-room overrides (Config.RoomSettings), fixed at creation
 	created time.Time
 	log     *slog.Logger
 	ops     chan func()

@@ -68,7 +68,12 @@ type Config struct {
 	MaxParticipants int           // per room (visible and hidden); default 16
 	Recording       RecordingConfig
 	Analysis        AnalysisConfig // live analyzers and alerts (analyze.go); off without a profile
-	Log             *slog.Logger
+	// RoomSettings, if set, is asked once when a room is created for that
+	// room's recording layout, watermark and analyzers (the control plane
+	// answers from the call's business template). An error or a zero
+	// field keeps the server's own setting: a call is never refused for it.
+	RoomSettings func(room, tenant string) (RoomSettings, error)
+	Log          *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -288,12 +293,19 @@ func (s *Server) Token(c Claims) (string, error) {
 // room returns the room, creating it (create=true) unless the server is
 // closed.
 func (s *Server) room(id, tenant string, create bool) *room {
+	var set RoomSettings
+	if create && s.cfg.RoomSettings != nil && s.room(id, "", false) == nil {
+		// Asked outside s.mu (it may query a database); if two joins race
+		// to create the room, the loser's answer is dropped.
+		set = s.roomSettings(id, tenant)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.rooms[id]; r != nil || !create || s.closed {
 		return r
 	}
 	r := newRoom(s, id, tenant)
+	r.set = set
 	s.rooms[id] = r
 	s.wg.Add(1)
 	go func() {

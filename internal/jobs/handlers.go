@@ -21,6 +21,7 @@ type QCResult struct {
 	SHA256   string          `json:"sha256"`
 	Summary  string          `json:"summary"`
 	Findings int             `json:"findings"`
+	Policy   string          `json:"policy"` // "default" or "template <tenant>/<business>"
 	Report   json.RawMessage `json:"report"`
 }
 
@@ -29,7 +30,11 @@ type QCResult struct {
 // it to kill a worker mid-decode).
 func QCHandler(db *store.DB, policy qc.Policy, progress func(done, total time.Duration)) Handler {
 	return func(ctx context.Context, j Job) (json.RawMessage, error) {
-		rep, err := qc.CheckWith(ctx, j.Path, policy, qc.Options{Threads: 1, NoThumbnails: true, Progress: progress})
+		pol, name, err := policyFor(ctx, db, j.RecordID, policy)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := qc.CheckWith(ctx, j.Path, pol, qc.Options{Threads: 1, NoThumbnails: true, Progress: progress})
 		if err != nil {
 			if errors.Is(err, qc.ErrUnreadable) || errors.Is(err, qc.ErrPolicy) {
 				return nil, fmt.Errorf("%w: %v", ErrPermanent, err)
@@ -45,8 +50,37 @@ func QCHandler(db *store.DB, policy qc.Policy, progress func(done, total time.Du
 				return nil, err
 			}
 		}
-		return json.Marshal(QCResult{Verdict: string(rep.Verdict), SHA256: rep.SHA256, Summary: rep.Summary(), Findings: len(rep.Findings), Report: rj})
+		return json.Marshal(QCResult{Verdict: string(rep.Verdict), SHA256: rep.SHA256, Summary: rep.Summary(), Findings: len(rep.Findings), Policy: name, Report: rj})
 	}
+}
+
+// policyFor is the QC policy for a record: its business template's
+// (tenant or nearest parent) when that sets one, else def. A template's
+// policy that no longer parses is an error, not a silent default: the
+// verdict would be judged by rules nobody chose.
+func policyFor(ctx context.Context, db *store.DB, recordID string, def qc.Policy) (qc.Policy, string, error) {
+	if recordID == "" {
+		return def, "default", nil
+	}
+	rec, err := db.Record(ctx, store.System(), recordID)
+	if errors.Is(err, store.ErrNotFound) {
+		return def, "default", nil
+	}
+	if err != nil {
+		return qc.Policy{}, "", err
+	}
+	tpl, err := db.TemplateFor(ctx, rec.TenantID, rec.Business)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && strings.TrimSpace(tpl.QCPolicy) == "") {
+		return def, "default", nil
+	}
+	if err != nil {
+		return qc.Policy{}, "", err
+	}
+	p, err := qc.ParsePolicy([]byte(tpl.QCPolicy))
+	if err != nil {
+		return qc.Policy{}, "", fmt.Errorf("%w: QC policy of template %s/%s: %w", ErrPermanent, tpl.TenantID, tpl.Business, err)
+	}
+	return p, "template " + tpl.TenantID + "/" + tpl.Business, nil
 }
 
 // UploadHandler uploads the job's file to the blob store and links it to

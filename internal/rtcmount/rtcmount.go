@@ -83,6 +83,8 @@ func buildSignaling(_ context.Context, p *platform.Platform) (http.Handler, func
 	}
 	sub := &submitter{q: p.Queue, db: p.DB, blob: p.Blob, log: p.Log.With("component", "recording-jobs"), spool: sc.Recording.Dir}
 	sc.Recording.OnFinalized = sub.hook
+	// Layout, watermark and analyzers from the call's business template.
+	sc.RoomSettings = roomSettings(p.DB)
 	// Hand-offs a previous run could not complete (bus down, crash) go
 	// first; nothing is live yet, so a .part file here is a crash's.
 	sub.resume()

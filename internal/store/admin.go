@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -184,4 +185,22 @@ func (s *DB) AuditPage(ctx context.Context, sc Scope, q AuditQuery) ([]AuditEntr
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// TemplateFor returns the template a call of business in tenant uses: the
+// tenant's own, else the nearest parent's (a branch uses its bank's until
+// it has its own). ErrNotFound when there is none up to the root.
+func (s *DB) TemplateFor(ctx context.Context, tenant, business string) (BusinessTemplate, error) {
+	for id, hops := tenant, 0; id != "" && hops < 8; hops++ {
+		t, err := s.Template(ctx, System(), id, business)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return t, err
+		}
+		tn, err := s.Tenant(ctx, System(), id)
+		if err != nil {
+			return BusinessTemplate{}, err
+		}
+		id = tn.ParentID
+	}
+	return BusinessTemplate{}, fmt.Errorf("store: no template for %s in %s or above: %w", business, tenant, ErrNotFound)
 }
