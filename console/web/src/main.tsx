@@ -15,6 +15,8 @@ const Dashboard = lazy(() => import('./pages/Dashboard'));
 const Desk = lazy(() => import('./pages/Desk'));
 const Records = lazy(() => import('./pages/Records'));
 const RecordDetail = lazy(() => import('./pages/RecordDetail'));
+// Live monitor (issue 8, desk area).
+const Monitor = lazy(() => import('./pages/Monitor'));
 
 function LangSwitch() {
   const t = useT();
@@ -43,6 +45,7 @@ function Shell({ children, need }: { children: React.ReactNode; need?: (role?: s
   const items = [
     canWallboard(me.role) && { key: '/dashboard', label: <Link to="/dashboard">{t('dashboard')}</Link> },
     canDesk(me.role) && { key: '/desk', label: <Link to="/desk">{t('desk')}</Link> },
+    canWallboard(me.role) && { key: '/monitor', label: <Link to="/monitor">{t('monitorPage')}</Link> },
     { key: '/records', label: <Link to="/records">{t('records')}</Link> },
   ].filter(Boolean) as { key: string; label: React.ReactNode }[];
   return (
@@ -86,6 +89,7 @@ function App() {
             <Route path="/h5" element={<Customer extra={<LangSwitch />} />} />
             <Route path="/dashboard" element={<Shell need={canWallboard}><Dashboard /></Shell>} />
             <Route path="/desk" element={<Shell need={canDesk}><Desk /></Shell>} />
+            <Route path="/monitor" element={<Shell need={canWallboard}><Monitor /></Shell>} />
             <Route path="/records" element={<Shell><Records /></Shell>} />
             <Route path="/records/:id" element={<Shell><RecordDetail /></Shell>} />
             <Route path="*" element={<Home />} />
