@@ -7,8 +7,8 @@ import { CallClient, ChatMessage } from '../call';
 // (protocol chat / recall / file_offer / file_chunk). Messages live in the
 // page (they arrive with the call's other events); files are downloaded
 // from the signaling server with the page's own room token.
-export default function ChatPanel({ client, msgs, me, token, accept, testid }: {
-  client: CallClient | null; msgs: ChatMessage[]; me?: string; token: string; accept: string; testid: string;
+export default function ChatPanel({ client, msgs, me, token, accept, testid, onSent }: {
+  client: CallClient | null; msgs: ChatMessage[]; me?: string; token: string; accept: string; testid: string; onSent: (m: ChatMessage) => void;
 }) {
   const t = useT();
   const [text, setText] = useState('');
@@ -20,7 +20,7 @@ export default function ChatPanel({ client, msgs, me, token, accept, testid }: {
     const v = text.trim();
     if (!v || !client) return;
     setErr('');
-    try { await client.chat(v); setText(''); } catch (e: any) { setErr(e.message); }
+    try { onSent(await client.chat(v)); setText(''); } catch (e: any) { setErr(e.message); }
   };
   const sendFile = async (f: File) => {
     if (!client) return;
@@ -29,7 +29,8 @@ export default function ChatPanel({ client, msgs, me, token, accept, testid }: {
     catch (e: any) { setErr(e.message); }
     setProgress(null);
   };
-  const shown = msgs.filter((m) => m.kind !== 'recall');
+  // A file sent to oneself is a stored snapshot, not a chat line.
+  const shown = msgs.filter((m) => m.kind !== 'recall' && !(m.kind === 'file' && m.to && m.to === m.from));
   return (
     <div data-testid={testid}>
       <List size="small" style={{ maxHeight: 240, overflow: 'auto' }} locale={{ emptyText: t('chatEmpty') }} dataSource={shown}

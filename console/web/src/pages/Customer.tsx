@@ -58,6 +58,7 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
       case 'track_gone': if (data.source === 'screen') setRemoteScreen(null); break;
       case 'stats': setStats(data); break;
       case 'chat': setMsgs((m) => [...m, data]); break;
+      case 'ok': if (data && data.kind === 'file' && data.id) setMsgs((m) => [...m, data]); break; // own file message (no ref)
       case 'hold_state': setHold(!!data.on); break;
     }
   };
@@ -213,7 +214,7 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
                 <Button danger onClick={hangUp}>{t('hangUp')}</Button>
               </Space>
               <Card size="small" title={t('deskChat')} style={{ marginTop: 8 }}>
-                <ChatPanel client={client.current} msgs={msgs} me={client.current?.me} token={token.current} accept=".jpg,.jpeg,.png" testid="customer-chat" />
+                <ChatPanel client={client.current} msgs={msgs} me={client.current?.me} token={token.current} accept=".jpg,.jpeg,.png" testid="customer-chat" onSent={(m) => setMsgs((x) => [...x, m])} />
               </Card>
             </div>
           )}

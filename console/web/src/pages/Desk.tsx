@@ -120,6 +120,7 @@ export default function Desk() {
       case 'track_gone': if (data.source === 'screen') setRemoteScreen(null); break;
       case 'stats': setStats(data); break;
       case 'chat': setMsgs((m) => [...m, data]); break;
+      case 'ok': if (data && data.kind === 'file' && data.id) setMsgs((m) => [...m, data]); break; // own file message (no ref)
       case 'hold_state': setHold(!!data.on); break;
       case 'recording': setRec({ segment: data.segment, state: data.state || 'recording' }); break;
     }
@@ -314,7 +315,7 @@ export default function Desk() {
           )}
           {call && (
             <Card title={t('deskChat')} style={{ marginTop: 16 }} size="small">
-              <ChatPanel client={client.current} msgs={msgs} me={client.current?.me} token={token.current} accept=".pdf,.doc,.docx,.ppt,.pptx,.jpg,.jpeg,.png" testid="desk-chat" />
+              <ChatPanel client={client.current} msgs={msgs} me={client.current?.me} token={token.current} accept=".pdf,.doc,.docx,.ppt,.pptx,.jpg,.jpeg,.png" testid="desk-chat" onSent={(m) => setMsgs((x) => [...x, m])} />
             </Card>
           )}
         </Col>
