@@ -28,6 +28,7 @@ type deskResult struct {
 	FileSHA     string                                `json:"fileSHA"`
 	DeskVideo   struct{ Width, Height int }           `json:"deskVideo"`
 	ScreenVideo struct{ Width, Height int }           `json:"screenVideo"`
+	SnapSize    struct{ Width, Height int }           `json:"snapSize"`
 	DeskNet     struct{ RTT, Loss, Up, Down float64 } `json:"deskNet"`
 }
 
@@ -100,15 +101,17 @@ func TestBrowserDesk(t *testing.T) {
 		t.Errorf("record %+v", r)
 	}
 
-	// The snapshot: a PNG of the customer's video at its full size.
+	// The snapshot: a PNG of the customer's video at the size it had then
+	// (WebRTC adapts it; the page's thumbnail of the same image says
+	// which), 16:9 like the fake camera.
 	f, err := os.Open(res.Snapshot)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := png.DecodeConfig(f)
 	f.Close()
-	if err != nil || c.Width != res.DeskVideo.Width || c.Height != res.DeskVideo.Height {
-		t.Errorf("snapshot %s: %dx%d %v, want %dx%d", res.Snapshot, c.Width, c.Height, err, res.DeskVideo.Width, res.DeskVideo.Height)
+	if err != nil || c.Width != res.SnapSize.Width || c.Height != res.SnapSize.Height || c.Width*9 != c.Height*16 {
+		t.Errorf("snapshot %s: %dx%d %v, want %dx%d and 16:9", res.Snapshot, c.Width, c.Height, err, res.SnapSize.Width, res.SnapSize.Height)
 	}
 	snapSum := fileSHA(t, res.Snapshot)
 

@@ -63,6 +63,18 @@ async function unlabeled(page, scope, name) {
   for (const b of bad) out.unlabeled.push(`${name}: ${b}`);
 }
 const playing = (sel) => { const v = document.querySelector(sel); return v && v.videoWidth > 0 && v.currentTime > 0.3 && !v.paused; };
+// green: the share of pixels of the fake camera's green in a video frame
+// (a black or frozen-off preview has none).
+const green = (sel) => {
+  const v = document.querySelector(sel);
+  if (!v || !v.videoWidth) return 0;
+  const c = document.createElement('canvas'); c.width = 64; c.height = 36;
+  const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 36);
+  const d = g.getImageData(0, 0, 64, 36).data; let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (d[i + 1] > 100 && d[i] < 120 && d[i + 2] < 120) n++;
+  return n / (64 * 36);
+};
+const showsCamera = (pg, sel) => pg.waitForFunction(`(${green})(${JSON.stringify(sel)}) > 0.3`, null, { timeout: T });
 const angle = (sel) => {
   const tf = getComputedStyle(document.querySelector(sel)).transform;
   if (!tf || tf === 'none') return 0;
@@ -144,6 +156,15 @@ try {
   await seat.and(spage.locator('[data-state="in_call"]')).waitFor({ timeout: T });
   await seat.getByTestId('seat-state').filter({ hasText: '通话中' }).waitFor();
   step('monitor shows the agent in call (live, no reload)');
+  // A second customer waits while the agent is busy: the monitor counts
+  // it per queue; it leaves before the agent is free again.
+  const c2 = await api('POST', '/api/v1/queue/join', { tenant_id: 'province', customer_id: 'desk-customer-2', channel: 'h5', business: 'open' });
+  await spage.locator('[data-testid="mon-queues"] [data-queue="q"]').filter({ hasText: /^1$/ }).waitFor({ timeout: T });
+  await spage.locator('[data-testid="mon-waiting"] .ant-statistic-content-value').filter({ hasText: /^1$/ }).waitFor();
+  await shot(spage, 'monitor-waiting-desktop');
+  await api('POST', `/api/v1/queue/tickets/${encodeURIComponent(c2.ticket.id)}/leave?token=${encodeURIComponent(c2.token)}`);
+  await spage.getByTestId('mon-queues').getByText('无人排队').waitFor({ timeout: T });
+  step('monitor: queue q shows 1 waiting, then none after they left');
   await both(spage, 'monitor-incall');
 
   // 4. Layouts, swap, rotation.
@@ -163,14 +184,15 @@ try {
   if ((await stage.locator('[data-tile]').first().getAttribute('data-tile')) !== 'local') throw new Error('swap did not put the local video first');
   await apage.getByRole('button', { name: '切换主画面' }).click();
   const angles = [];
+  await apage.getByTestId('rotate').focus(); // by keyboard: Enter on the focused button
   for (let i = 0; i < 4; i++) {
-    await apage.getByTestId('rotate').click();
+    await apage.keyboard.press('Enter');
     await apage.waitForTimeout(300); // the 0.2 s transition
     angles.push(await apage.evaluate(angle, '[data-testid="remote-video"]'));
   }
   if (angles.join(',') !== '90,180,270,0') throw new Error('rotation angles ' + angles.join(','));
   await apage.waitForFunction(playing, '[data-testid="remote-video"]', { timeout: T });
-  step(`layouts pip/split/grid, swap, rotation ${angles.join('/')}° (computed transform)`);
+  step(`layouts pip/split/grid, swap, rotation ${angles.join('/')}° by keyboard (computed transform)`);
 
   // 5. Chat both ways (the agent with the keyboard only).
   await apage.getByLabel('输入消息').focus();
@@ -207,23 +229,24 @@ try {
   step('customer sent a PNG to the agent');
 
   // 7. Hold and resume: both sides show it.
-  await apage.getByTestId('hold').click();
+  await apage.getByTestId('hold').focus();
+  await apage.keyboard.press('Space');
   await apage.getByTestId('hold-banner').waitFor();
   await cpage.getByTestId('customer-hold').waitFor();
   await shot(cpage, 'h5-hold-phone');
   await apage.getByTestId('hold').click();
   await apage.getByTestId('hold-banner').waitFor({ state: 'detached' });
   await cpage.getByTestId('customer-hold').waitFor({ state: 'detached' });
-  step('hold and resume seen on both sides');
+  step('hold (keyboard) and resume seen on both sides');
 
   // 8. Snapshot: downloaded PNG, thumbnail, stored in the room.
   const [dl] = await Promise.all([apage.waitForEvent('download'), apage.getByTestId('snapshot').click()]);
   out.snapshot = path.join(DL_DIR, dl.suggestedFilename());
   await dl.saveAs(out.snapshot);
   await apage.locator('[data-testid="snapshot-img"][data-stored="1"]').waitFor({ timeout: T });
-  const thumb = await apage.getByTestId('snapshot-img').first().evaluate((i) => i.naturalWidth);
-  if (!(thumb > 0)) throw new Error('snapshot thumbnail has no pixels');
-  step(`snapshot ${dl.suggestedFilename()} downloaded, thumbnail ${thumb} px wide, stored in the room`);
+  out.snapSize = await apage.getByTestId('snapshot-img').first().evaluate((i) => ({ width: i.naturalWidth, height: i.naturalHeight }));
+  if (!(out.snapSize.width > 0)) throw new Error('snapshot thumbnail has no pixels');
+  step(`snapshot ${dl.suggestedFilename()} downloaded (${out.snapSize.width}x${out.snapSize.height}, the video's size then), thumbnail shown, stored in the room`);
 
   // 9. Recording segments: stop segment 1, start segment 2.
   await apage.getByTestId('rec-stop').click();
@@ -259,6 +282,8 @@ try {
   await cpage.getByTestId('audio-only').click();
   await cpage.getByTestId('audio-only-banner').waitFor({ state: 'detached' });
   await cpage.waitForFunction(playing, '[data-testid="customer-local-video"]', { timeout: T });
+  for (const sel of ['[data-testid="customer-local-video"]', '[data-testid="customer-remote-video"]']) await showsCamera(cpage, sel);
+  await showsCamera(apage, '[data-testid="remote-video"]');
   step('customer: camera switched (facingMode), audio-only and back');
 
   await unlabeled(apage, '[data-testid="desk"]', 'desk');

@@ -104,6 +104,9 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
     const s = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, facingMode: f } });
     return s.getVideoTracks()[0];
   };
+  // The preview shows the client's own stream (its tracks change with a
+  // camera switch); a new MediaStream object makes the <video> reload.
+  const refreshLocal = () => { const st = client.current?.stream; if (st) setLocal(new MediaStream(st.getTracks())); };
   const guard = async (f: () => Promise<void>) => { setErr(''); try { await f(); } catch (e: any) { setErr(e.message); } };
   // Front/back: on phones facingMode picks the camera; where there is one
   // camera only (desktops, the test's fake device) the same one returns.
@@ -112,23 +115,24 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
     const tr = await camera(f);
     await client.current!.replaceTrack('video', tr);
     setFacing(f);
-    setLocal((s) => (s ? new MediaStream(s.getTracks()) : s));
+    refreshLocal();
   });
   const toggleAudioOnly = () => guard(async () => {
     const c = client.current!;
+    const own = c.stream!;
     if (!audioOnly) {
       await c.mute('video', true);
-      local?.getVideoTracks().forEach((x) => x.stop());
+      own.getVideoTracks().forEach((x) => x.stop()); // release the camera
       await subscribeVideo(false);
       setAudioOnly(true);
       return;
     }
-    if (local && local.getVideoTracks().length) await c.replaceTrack('video', await camera(facing));
-    else if (local) { const tr = await camera(facing); await c.publishTrack(tr, 'camera', local); local.addTrack(tr); }
+    if (own.getVideoTracks().length) await c.replaceTrack('video', await camera(facing));
+    else { const tr = await camera(facing); own.addTrack(tr); await c.publishTrack(tr, 'camera', own); }
     await c.mute('video', false);
     await subscribeVideo(true);
     setCamOff(false); setAudioOnly(false);
-    setLocal((s) => (s ? new MediaStream(s.getTracks()) : s));
+    refreshLocal();
   });
 
   const stopStream = () => { es.current?.close(); es.current = null; };

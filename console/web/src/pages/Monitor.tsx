@@ -118,7 +118,7 @@ export default function Monitor() {
                     <Typography.Text strong>{names[a.id] || a.id}</Typography.Text>
                     <Space wrap size={4}><Tag color={stateColors[a.state]} data-testid="seat-state">{sn(a.state)}</Tag>
                       <span aria-label={t('monDuration')}>{t('monDuration')} <b data-testid="seat-duration">{dur(now - new Date(a.since).getTime())}</b></span></Space>
-                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('queues')}: {a.queues.join(', ') || '-'} · {t('monCalls')} {a.calls}{a.ticket_id ? ' · ' + a.ticket_id : ''}</Typography.Text>
+                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('deskQueue')}: {a.queues.join(', ') || '-'} · {t('monCalls')} {a.calls}{a.ticket_id ? ' · ' + a.ticket_id : ''}</Typography.Text>
                     <Space.Compact style={{ width: '100%' }}>
                       <Select size="small" style={{ flex: 1 }} aria-label={`${t('monForceTo')} ${names[a.id] || a.id}`} placeholder={t('monForceTo')} value={pick[a.id]}
                         onChange={(v) => setPick((p) => ({ ...p, [a.id]: v }))} options={forceable.filter((s) => stateNames[s]).map((s) => ({ value: s, label: sn(s) }))} />
