@@ -167,6 +167,21 @@ try {
   step('monitor: queue q shows 1 waiting, then none after they left');
   await both(spage, 'monitor-incall');
 
+  // Live alerts: the fake camera shows no face, so with the analyzers'
+  // models installed the face analyzer opens an episode within seconds;
+  // each opened episode (not its end) must have played a tone.
+  const alertItems = apage.locator('[data-testid="alerts"] .ant-list-item');
+  try { await alertItems.first().waitFor({ timeout: 20000 }); } catch { /* checked below */ }
+  const alertKinds = await alertItems.allTextContents();
+  if (alertKinds.length) {
+    await apage.waitForTimeout(300);
+    const tones = Number(await apage.getByTestId('alerts-card').getAttribute('data-tones'));
+    const opened = (await apage.evaluate(() => [...document.querySelectorAll('[data-testid="alerts"] .ant-list-item')].filter((li) => !/\.end\b/.test(li.textContent)).length));
+    if (tones < opened) throw new Error(`alerts: ${opened} opened episodes, ${tones} tones`);
+    out.alerts = alertKinds.length;
+    step(`live alerts on the desk: ${alertKinds.length} (${opened} opened, ${tones} tones)`);
+  } else step('no live alert within 20 s (live analysis off or its models absent): alert list not checked');
+
   // 4. Layouts, swap, rotation.
   const stage = apage.getByTestId('stage');
   for (const [label, name] of [['二分屏', 'split'], ['四分屏', 'grid'], ['画中画', 'pip']]) {

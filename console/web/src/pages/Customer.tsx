@@ -236,7 +236,7 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
           {rated ? <Alert type="success" showIcon message={t('rateThanks')} data-testid="rated" /> : (
             <Space direction="vertical" style={{ width: '100%' }}>
               <Radio.Group aria-label={t('rateTitle')} value={rating} onChange={(e) => setRating(e.target.value)} optionType="button" buttonStyle="solid"
-                options={[1, 2, 3, 4, 5].map((n) => ({ value: n, label: <span aria-label={`${n} ${t('rateStar')}`}>{'★'.repeat(n)}</span> }))} />
+                options={[1, 2, 3, 4, 5].map((n) => ({ value: n, label: <span aria-label={`${n} ${t('rateStar')}`}>{n} ★</span> }))} />
               <Button type="primary" block disabled={!rating} onClick={rate} data-testid="rate-submit">{t('rateSubmit')}</Button>
             </Space>
           )}

@@ -36,6 +36,7 @@ export default function Desk() {
   const [wrap, setWrap] = useState<Ticket | null>(null);
   const [err, setErr] = useState('');
   const [alerts, setAlerts] = useState<AlertEv[]>([]);
+  const [tones, setTones] = useState(0);
   const [muted, setMuted] = useState(false);
   const [camOff, setCamOff] = useState(false);
   const [remote, setRemote] = useState<MediaStream | null>(null);
@@ -113,7 +114,8 @@ export default function Desk() {
     switch (type) {
       case 'alert':
         setAlerts((a) => [data, ...a].slice(0, 100));
-        if (!String(data.kind).endsWith('.end')) beep(data.severity === 'critical' ? 1320 : 880, data.severity === 'critical' ? 450 : 200);
+        // A tone when an episode opens (higher and longer when critical), none for its end.
+        if (!String(data.kind).endsWith('.end') && beep(data.severity === 'critical' ? 1320 : 880, data.severity === 'critical' ? 450 : 200)) setTones((n) => n + 1);
         break;
       case 'joined': for (const tr of data.tracks || []) sources.current.set(tr.id, tr.source); break;
       case 'track': sources.current.set(data.id, data.source); break;
@@ -130,7 +132,7 @@ export default function Desk() {
     setRinging(null);
     await api('POST', '/api/v1/agent/answer', { ticket_id: tk.id });
     setCall(tk); setWrap(null); setWrapDone(false); setState('in_call'); callStart.current = Date.now();
-    setMsgs([]); setShots([]); setAlerts([]); setStep(0); setRotation(0); setSwapped(false);
+    setMsgs([]); setShots([]); setAlerts([]); setTones(0); setStep(0); setRotation(0); setSwapped(false);
     const tokens = await api('POST', `/rtc/calls/${encodeURIComponent(tk.id)}/tokens`);
     token.current = tokens.agent_token;
     const j = await joinRoom(tokens.agent_token, tokens.ws_url,
@@ -294,7 +296,7 @@ export default function Desk() {
           )}
         </Col>
         <Col xs={24} lg={8}>
-          <Card title={t('alerts')}>
+          <Card title={t('alerts')} data-testid="alerts-card" data-tones={tones}>
             <List size="small" locale={{ emptyText: t('noAlerts') }} dataSource={alerts} data-testid="alerts"
               renderItem={(a) => (
                 <List.Item>
