@@ -351,7 +351,24 @@ try {
   await unlabeled(spage, '[data-testid="monitor"]', 'monitor');
   await both(spage, 'monitor');
 
-  // 15. English, for the pages' second language.
+  // 15. The same customer queues again: the popup now lists the previous
+  // service with its summary and the tags the agent gave; the customer
+  // gives up and the popup closes.
+  await apage.getByRole('combobox', { name: '状态' }).focus(); // opened by keyboard
+  await apage.keyboard.press('ArrowDown');
+  await apage.locator('.ant-select-item-option').filter({ hasText: '空闲' }).click();
+  await apage.getByTestId('agent-state').filter({ hasText: '空闲' }).waitFor();
+  await cpage.getByRole('button', { name: '开始排队' }).click();
+  await cpage.getByLabel('客户编号').fill('desk-customer-1');
+  await cpage.getByRole('button', { name: '开始排队' }).click();
+  await apage.getByTestId('history').getByText(/客户已完成开户，证件核验通过/).waitFor({ timeout: T });
+  await apage.getByTestId('incoming-info').getByText('VIP客户', { exact: true }).waitFor();
+  await shot(apage, 'desk-incoming-history-desktop');
+  await cpage.getByRole('button', { name: '离开队列' }).click();
+  await apage.getByTestId('incoming-info').waitFor({ state: 'hidden', timeout: T });
+  step('second visit: the popup shows the previous service and the customer tag; gone when the customer left');
+
+  // 16. English, for the pages' second language.
   await apage.getByTestId('lang').click();
   await apage.getByText('Agent desk').first().waitFor();
   await apage.getByTestId('lang').click();
