@@ -144,6 +144,7 @@ try {
   if (!(waited >= 0)) throw new Error('no wait time in the incoming popup');
   step(`agent rung: popup with customer, queue, waited ${waited} s, no history`);
   await unlabeled(apage, '.ant-modal', 'incoming');
+  await apage.waitForTimeout(500);
   await shot(apage, 'desk-incoming-desktop');
   const ticket = await cpage.evaluate(() => JSON.parse(sessionStorage.getItem('witness.ticket')).id);
   out.ticket = ticket;
@@ -363,6 +364,7 @@ try {
   await cpage.getByRole('button', { name: '开始排队' }).click();
   await apage.getByTestId('history').getByText(/客户已完成开户，证件核验通过/).waitFor({ timeout: T });
   await apage.getByTestId('incoming-info').getByText('VIP客户', { exact: true }).waitFor();
+  await apage.waitForTimeout(500); // the modal's opening animation
   await shot(apage, 'desk-incoming-history-desktop');
   await cpage.getByRole('button', { name: '离开队列' }).click();
   await apage.getByTestId('incoming-info').waitFor({ state: 'hidden', timeout: T });

@@ -327,7 +327,7 @@ export default function Desk() {
         {ringing && (
           <div data-testid="incoming-info">
             <p>{ringing.customer_id} · {ringing.business} · {ringing.queue}</p>
-            <Descriptions size="small" column={1} bordered>
+            <Descriptions size="small" column={1} bordered labelStyle={{ whiteSpace: "nowrap" }}>
               <Descriptions.Item label={t('customerId')}>{ringing.customer_id} {ringing.vip && <Tag color="gold">VIP</Tag>}</Descriptions.Item>
               <Descriptions.Item label={t('deskQueue')}>{ringing.queue}</Descriptions.Item>
               <Descriptions.Item label={t('deskWaited')}><span data-testid="waited">{waited}</span> {t('seconds')}</Descriptions.Item>
