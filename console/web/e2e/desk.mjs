@@ -92,6 +92,9 @@ try {
   await api('PUT', '/api/v1/tenants/province/queues', { queues: [{ name: 'q' }], routes: [{ queue: 'q' }] }, admin);
   const agent = await user(admin, 'deskagent', 'agent');
   await user(admin, 'deskboss', 'supervisor');
+  // A second agent signed in but not ready: a second seat on the map.
+  const agent2 = await user(admin, 'deskagent2', 'agent');
+  await api('POST', '/api/v1/agent/sign-in', { queues: ['q'] }, agent2.token);
   out.agentToken = agent.token;
   step('set-up: queue q, agent deskagent, supervisor deskboss');
 
@@ -128,6 +131,18 @@ try {
   await seat.and(spage.locator('[data-state="idle"]')).waitFor();
   await spage.locator('[data-testid="mon-live"][data-live="1"]').waitFor();
   step('monitor: agent idle on the seat map, event stream live');
+  // Seat positions: move the first seat right; the order survives a reload.
+  const order = () => spage.locator('[data-testid="seat"]').evaluateAll((els) => els.map((e) => e.dataset.agent));
+  const before = await order();
+  if (before.length !== 2) throw new Error('seats: ' + before);
+  await spage.getByTestId('seat-right').first().click();
+  const after = await order();
+  if (after.join() !== [before[1], before[0]].join()) throw new Error(`seat move: ${before} -> ${after}`);
+  await spage.reload();
+  await seat.waitFor();
+  if ((await order()).join() !== after.join()) throw new Error('seat order not kept after reload');
+  step('monitor: seat moved and kept after a reload');
+  await spage.getByLabel('排队人数 ≥').fill('1'); // warning threshold
 
   // 3. The customer joins from a phone; the agent is rung with the
   // customer's details.
@@ -162,10 +177,12 @@ try {
   const c2 = await api('POST', '/api/v1/queue/join', { tenant_id: 'province', customer_id: 'desk-customer-2', channel: 'h5', business: 'open' });
   await spage.locator('[data-testid="mon-queues"] [data-queue="q"]').filter({ hasText: /^1$/ }).waitFor({ timeout: T });
   await spage.locator('[data-testid="mon-waiting"] .ant-statistic-content-value').filter({ hasText: /^1$/ }).waitFor();
+  await spage.getByTestId('mon-warning').waitFor();
   await shot(spage, 'monitor-waiting-desktop');
   await api('POST', `/api/v1/queue/tickets/${encodeURIComponent(c2.ticket.id)}/leave?token=${encodeURIComponent(c2.token)}`);
   await spage.getByTestId('mon-queues').getByText('无人排队').waitFor({ timeout: T });
-  step('monitor: queue q shows 1 waiting, then none after they left');
+  await spage.getByTestId('mon-warning').waitFor({ state: 'detached' });
+  step('monitor: queue q shows 1 waiting with the threshold warning, then none after they left');
   await both(spage, 'monitor-incall');
 
   // Live alerts: the fake camera shows no face, so with the analyzers'
@@ -181,6 +198,11 @@ try {
     if (tones < opened) throw new Error(`alerts: ${opened} opened episodes, ${tones} tones`);
     out.alerts = alertKinds.length;
     step(`live alerts on the desk: ${alertKinds.length} (${opened} opened, ${tones} tones)`);
+    // The same alerts reach the supervisor's monitor (bus → live-alerts stream).
+    await spage.getByTestId('mon-alerts').getByRole('link', { name: ticket }).first().waitFor({ timeout: T });
+    const monKinds = await spage.locator('[data-testid="mon-alerts"] .ant-list-item b').allTextContents();
+    for (const k of monKinds) if (!alertKinds.some((d) => d.includes(k))) throw new Error(`monitor alert ${k} not on the desk: ${alertKinds}`);
+    step(`monitor lists the call's live alerts: ${monKinds.join(', ')}`);
   } else step('no live alert within 20 s (live analysis off or its models absent): alert list not checked');
 
   // 4. Layouts, swap, rotation.
@@ -315,7 +337,8 @@ try {
   await cpage.getByText('服务已结束').waitFor();
   await cpage.getByTestId('rating').waitFor();
   await spage.waitForFunction((id) => { const s = document.querySelector(`[data-testid="seat"][data-agent="${id}"]`); return s && s.dataset.state !== 'in_call'; }, agent.id, { timeout: T });
-  step('hung up: wrap-up form, rating form, monitor updated');
+  await spage.locator('[data-testid="mon-business"] [data-business="open"]').waitFor({ timeout: T });
+  step('hung up: wrap-up form, rating form, monitor updated (agent out of call, business share)');
 
   await apage.getByLabel('服务小结').fill('客户已完成开户，证件核验通过');
   await apage.getByLabel('业务办理完成').check();
