@@ -317,12 +317,17 @@ try {
   await cpage.waitForFunction(playing, '[data-testid="customer-local-video"]', { timeout: T });
   await cpage.getByTestId('audio-only').click();
   await cpage.getByTestId('audio-only-banner').waitFor();
+  // Audio only: the server stops sending the agent's video to the phone
+  // (its stats: 0 kbit/s of video down) while the agent's voice goes on.
+  await cpage.waitForFunction(() => { const e = document.querySelector('[data-testid="net-status"][data-ready="1"]'); return e && Number(e.dataset.downVideo) === 0 && Number(e.dataset.downAudio) > 0; }, null, { timeout: T });
+  out.audioOnlyNet = await cpage.locator('[data-testid="net-status"]').evaluate((e) => ({ video: +e.dataset.downVideo, audio: +e.dataset.downAudio }));
   await cpage.getByTestId('audio-only').click();
   await cpage.getByTestId('audio-only-banner').waitFor({ state: 'detached' });
+  await cpage.waitForFunction(() => Number(document.querySelector('[data-testid="net-status"]')?.dataset.downVideo) > 0, null, { timeout: T });
   await cpage.waitForFunction(playing, '[data-testid="customer-local-video"]', { timeout: T });
   for (const sel of ['[data-testid="customer-local-video"]', '[data-testid="customer-remote-video"]']) await showsCamera(cpage, sel);
   await showsCamera(apage, '[data-testid="remote-video"]');
-  step('customer: camera switched (facingMode), audio-only and back');
+  step(`customer: camera switched (facingMode), audio-only (down: video ${out.audioOnlyNet.video}, audio ${out.audioOnlyNet.audio} kbit/s) and back`);
 
   await unlabeled(apage, '[data-testid="desk"]', 'desk');
   await unlabeled(cpage, 'main', 'customer');

@@ -70,7 +70,8 @@ export function netSummary(st: StatsMsg | null, me?: string) {
   const sum = (ts: TrackStats[]) => ts.reduce((a, t) => a + (t.bitrate_kbps || 0), 0);
   const loss = Math.max(0, ...p.up.map((t) => t.loss_pct || 0), ...p.down.map((t) => t.loss_pct || 0));
   const rtt = p.rtt_ms || Math.max(0, ...p.down.map((t) => t.rtt_ms || 0));
-  return { rtt: Math.round(rtt), loss: Math.round(loss * 10) / 10, up: Math.round(sum(p.up)), down: Math.round(sum(p.down)) };
+  const kind = (k: string) => p.down.filter((t) => t.kind === k);
+  return { rtt: Math.round(rtt), loss: Math.round(loss * 10) / 10, up: Math.round(sum(p.up)), down: Math.round(sum(p.down)), downVideo: Math.round(sum(kind('video'))), downAudio: Math.round(sum(kind('audio'))) };
 }
 
 // beep plays a short tone through WebAudio (ring and alert sounds; no

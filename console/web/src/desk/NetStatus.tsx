@@ -10,7 +10,7 @@ export default function NetStatus({ stats, me, compact }: { stats: StatsMsg | nu
   if (!n) return <Typography.Text type="secondary" data-testid="net-status" data-ready="0">{t('netWaiting')}</Typography.Text>;
   const q = n.loss >= 5 || n.rtt >= 400 ? ['red', 'netPoor'] : n.loss >= 1 || n.rtt >= 150 ? ['orange', 'netFair'] : ['green', 'netGood'];
   return (
-    <Space wrap size={compact ? 4 : 8} data-testid="net-status" data-ready="1" data-rtt={n.rtt} data-loss={n.loss} data-up={n.up} data-down={n.down} aria-label={t('netStatus')} role="status">
+    <Space wrap size={compact ? 4 : 8} data-testid="net-status" data-ready="1" data-rtt={n.rtt} data-loss={n.loss} data-up={n.up} data-down={n.down} data-down-video={n.downVideo} data-down-audio={n.downAudio} aria-label={t('netStatus')} role="status">
       <Tag color={q[0]}>{t(q[1])}</Tag>
       <span>{t('netRTT')} <b>{n.rtt}</b> ms</span>
       <span>{t('netLoss')} <b>{n.loss}</b>%</span>

@@ -28,7 +28,7 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
   const es = useRef<EventSource | null>(null);
   const client = useRef<CallClient | null>(null);
   const sources = useRef(new Map<string, string>());
-  const remoteTracks = useRef(new Map<string, string>()); // video track id → publisher
+  const remoteTracks = useRef(new Map<string, string>()); // remote video track id → publisher
   const token = useRef('');
   const [remote, setRemote] = useState<MediaStream | null>(null);
   const [remoteScreen, setRemoteScreen] = useState<MediaStream | null>(null);
@@ -36,7 +36,9 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
   const [inRoom, setInRoom] = useState(false);
   const [muted, setMuted] = useState(false);
   const [camOff, setCamOff] = useState(false);
-  const [audioOnly, setAudioOnly] = useState(false);
+  const [audioOnly, setAudioOnlyState] = useState(false);
+  const audioOnlyRef = useRef(false);
+  const setAudioOnly = (v: boolean) => { audioOnlyRef.current = v; setAudioOnlyState(v); };
   const [facing, setFacing] = useState<'user' | 'environment'>('user');
   const [hold, setHold] = useState(false);
   const [stats, setStats] = useState<StatsMsg | null>(null);
@@ -55,7 +57,7 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
     switch (type) {
       case 'joined': for (const tr of data.tracks || []) sources.current.set(tr.id, tr.source); break;
       case 'track': sources.current.set(data.id, data.source); break;
-      case 'track_gone': if (data.source === 'screen') setRemoteScreen(null); break;
+      case 'track_gone': remoteTracks.current.delete(data.id); if (data.source === 'screen') setRemoteScreen(null); break;
       case 'stats': setStats(data); break;
       case 'chat': setMsgs((m) => [...m, data]); break;
       case 'ok': if (data && data.kind === 'file' && data.id) setMsgs((m) => [...m, data]); break; // own file message (no ref)
@@ -79,8 +81,11 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
         const j = await joinRoom(jt.token, jt.ws_url, (tr, st) => {
           if (tr.kind !== 'video') return;
           remoteTracks.current.set(tr.id, st.id);
+          // Audio only: a video track arriving later is switched off too.
+          if (audioOnlyRef.current && client.current) (client.current as any).send('subscribe', { participant: st.id, track_id: tr.id, enabled: false }).catch(() => {});
           if (sources.current.get(tr.id) === 'screen') setRemoteScreen(trackStream(tr, st)); else setRemote(trackStream(tr, st));
         }, onEvent, { audioOnly: !!ticket.audioOnly });
+        if (ticket.audioOnly) audioOnlyRef.current = true;
         if (cancelled) { j.client.close(); j.stream.getTracks().forEach((x) => x.stop()); return; }
         client.current = j.client; setLocal(j.stream);
         if (ticket.audioOnly) { setAudioOnly(true); await subscribeVideo(false); }
@@ -97,8 +102,9 @@ export default function Customer({ extra }: { extra: React.ReactNode }) {
   const subscribeVideo = async (on: boolean) => {
     const c = client.current as any;
     if (!c) return;
-    const pubs = new Set(remoteTracks.current.values());
-    for (const p of pubs) { try { await c.send('subscribe', { participant: p, enabled: on }); } catch { /* gone */ } }
+    // Per video track: without track_id the server would switch off the
+    // publisher's audio too.
+    for (const [track, p] of remoteTracks.current) { try { await c.send('subscribe', { participant: p, track_id: track, enabled: on }); } catch { /* gone */ } }
   };
   const camera = async (f: 'user' | 'environment') => {
     const s = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, facingMode: f } });

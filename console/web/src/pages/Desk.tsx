@@ -1,8 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
+import { useContext, useEffect, useRef, useState } from 'react';
 import { Alert, Button, Card, Checkbox, Col, Descriptions, Form, Input, List, Modal, Row, Segmented, Select, Space, Tag, Typography, message } from 'antd';
 import { api, sse } from '../api';
 import { LangContext, stateNames, useStateName, useT } from '../i18n';
-import { useContext } from 'react';
 import { useMe } from '../me';
 import { CallClient, ChatMessage, StatsMsg, beep, joinRoom, trackStream } from '../call';
 import Stage, { Layout, Tile } from '../desk/Stage';
