@@ -13,10 +13,9 @@ import Customer from './pages/Customer';
 // Pages behind sign-in load on demand (ECharts only with the dashboard).
 const Dashboard = lazy(() => import('./pages/Dashboard'));
 const Desk = lazy(() => import('./pages/Desk'));
+const Monitor = lazy(() => import('./pages/Monitor')); // live monitor (desk area)
 const Records = lazy(() => import('./pages/Records'));
 const RecordDetail = lazy(() => import('./pages/RecordDetail'));
-// Live monitor (issue 8, desk area).
-const Monitor = lazy(() => import('./pages/Monitor'));
 
 function LangSwitch() {
   const t = useT();

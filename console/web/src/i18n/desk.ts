@@ -37,7 +37,7 @@ export default {
   recStart: ['开始新录制分段', 'Start new recording segment'],
   recStarted: ['已开始新的录制分段', 'New recording segment started'],
   recStopped: ['录制分段已结束', 'Recording segment stopped'],
-  recLabel: ['录制', 'Recording'],
+  deskRecLabel: ['录制', 'Recording'],
   recSegment: ['分段', 'segment'],
   recStateOn: ['录制中', 'recording'],
   recStateStopped: ['已结束', 'stopped'],

@@ -239,8 +239,8 @@ export default function Desk() {
             </Space>
           </Card>
           {call && (
-            <Card style={{ marginTop: 16 }} title={`${t('inCall')} · ${call.customer_id} · ${call.business}`} data-testid="call-view"
-              extra={<NetStatus stats={stats} me={client.current?.me} compact />}>
+            <Card style={{ marginTop: 16 }} title={`${t('inCall')} · ${call.customer_id} · ${call.business}`} data-testid="call-view">
+              <div style={{ marginBottom: 8 }}><NetStatus stats={stats} me={client.current?.me} compact /></div>
               {hold && <Alert type="warning" showIcon message={t('onHold')} style={{ marginBottom: 8 }} data-testid="hold-banner" role="status" />}
               <Space wrap style={{ marginBottom: 8 }}>
                 <Segmented aria-label={t('deskLayout')} value={layout} onChange={(v) => setLayout(v as Layout)} data-testid="layout"
@@ -261,7 +261,7 @@ export default function Desk() {
               </Space>
               <div style={{ marginTop: 8 }}>
                 <Typography.Text type="secondary" data-testid="rec-status" data-segment={rec?.segment ?? ''} data-state={rec?.state ?? ''}>
-                  {rec ? `${t('recLabel')}: ${t('recSegment')} ${rec.segment} · ${rec.state === 'stopping' ? t('recStateStopped') : t('recStateOn')}` : t('recUnknown')}
+                  {rec ? `${t('deskRecLabel')}: ${t('recSegment')} ${rec.segment} · ${rec.state === 'stopping' ? t('recStateStopped') : t('recStateOn')}` : t('recUnknown')}
                 </Typography.Text>
               </div>
               <Space.Compact style={{ marginTop: 12, width: '100%', maxWidth: 420 }}>
@@ -299,7 +299,7 @@ export default function Desk() {
             <List size="small" locale={{ emptyText: t('noAlerts') }} dataSource={alerts} data-testid="alerts"
               renderItem={(a) => (
                 <List.Item>
-                  <Space><Tag color={a.severity === 'critical' ? 'red' : a.severity === 'warning' ? 'orange' : 'blue'}>{a.severity || 'info'}</Tag>
+                  <Space wrap size={4}><Tag color={a.severity === 'critical' ? 'red' : a.severity === 'warning' ? 'orange' : 'blue'}>{a.severity || 'info'}</Tag>
                     <span>{new Date(a.onset || a.wall_time || Date.now()).toLocaleTimeString()}</span><span>{a.kind}</span><span>{a.identity || a.participant}</span></Space>
                 </List.Item>
               )} />
