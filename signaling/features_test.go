@@ -175,20 +175,32 @@ func TestHoldStatsAndRequests(t *testing.T) {
 	m, err := a.WaitMessage(ctx(t), signaling.TStats, func(b json.RawMessage) bool {
 		var s signaling.StatsMsg
 		_ = json.Unmarshal(b, &s)
+		// Up: our own counters; the ICE round trip and the down track's
+		// round trip come from the ICE transport and the stats
+		// interceptor's receiver reports (statsTap).
+		var up, rtt, down bool
 		for _, p := range s.Participants {
 			for _, u := range p.Up {
 				if p.ID == c.ID() && u.Kind == "video" && u.BitrateKbps > 1 && u.FPS > 5 && u.Width == 320 {
-					return true
+					up = true
+				}
+			}
+			if p.ID == c.ID() && p.RTTMS > 0 {
+				rtt = true
+			}
+			for _, d := range p.Down {
+				if p.ID == c.ID() && d.From == a.ID() && d.Kind == "video" && d.RTTMS > 0 && d.BitrateKbps > 1 {
+					down = true
 				}
 			}
 		}
-		return false
+		return up && rtt && down
 	})
 	if err != nil {
 		if ms := a.Messages(signaling.TStats); len(ms) > 0 {
 			t.Logf("last stats: %s", ms[len(ms)-1].Data)
 		}
-		t.Fatal("no stats with the customer's video bitrate, fps and size:", err)
+		t.Fatal("no stats with the customer's video bitrate, fps and size, ICE round trip and down-track round trip:", err)
 	}
 	t.Logf("stats: %.300s", m.Data)
 	// Hold stops both directions.

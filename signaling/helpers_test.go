@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
@@ -213,6 +214,21 @@ func (p *peer) onTrack(tr *webrtc.TrackRemote, info signaling.TrackInfo) {
 	// (or whose PLI is answered late on a loaded machine) must still get
 	// a decodable file.
 	started := r.kind != "video"
+	var gotKey atomic.Bool
+	if !started {
+		// Ask for a keyframe until one comes: the publisher's first one
+		// may have gone before this subscription (a browser sends the next
+		// only when asked), and one PLI can be lost on a loaded machine.
+		go func() {
+			for range 120 {
+				if gotKey.Load() || p.Sub.ConnectionState() == webrtc.PeerConnectionStateClosed {
+					return
+				}
+				_ = p.Sub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+	}
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
@@ -222,6 +238,7 @@ func (p *peer) onTrack(tr *webrtc.TrackRemote, info signaling.TrackInfo) {
 		r.last.Store(time.Now().UnixNano())
 		if !started {
 			started = isKeyframeStart(r.mime, pkt.Payload)
+			gotKey.Store(started)
 		}
 		if started && int64(n) < keep {
 			_ = w.WriteRTP(pkt)

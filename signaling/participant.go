@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -24,6 +25,8 @@ type participant struct {
 
 	pub *webrtc.PeerConnection // client → server (client offers)
 	sub *webrtc.PeerConnection // server → client (server offers)
+
+	pubStats, subStats stats.Getter // per-SSRC RTP stats of pub and sub (statsTap)
 
 	audioMuted, videoMuted bool
 	sources                map[string]string     // client track id → source (from publish)
@@ -49,10 +52,10 @@ func newParticipant(r *room, c *conn, cl *Claims, name string) (*participant, er
 		ice = []webrtc.ICEServer{{URLs: r.s.cfg.ICEServers}}
 	}
 	var err error
-	if p.pub, err = r.s.api.NewPeerConnection(webrtc.Configuration{ICEServers: ice}); err != nil {
+	if p.pub, p.pubStats, err = r.s.newPeerConnection(webrtc.Configuration{ICEServers: ice}); err != nil {
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
-	if p.sub, err = r.s.api.NewPeerConnection(webrtc.Configuration{ICEServers: ice}); err != nil {
+	if p.sub, p.subStats, err = r.s.newPeerConnection(webrtc.Configuration{ICEServers: ice}); err != nil {
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}

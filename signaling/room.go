@@ -481,6 +481,10 @@ func (r *room) handle(p *participant, c *conn, m *Message, data any) {
 		r.broadcast(p, p, TParticipant, p.info())
 		r.event("barge_in", p, nil)
 	case TICERestart:
+		// The client restarts ICE because its side saw the connection
+		// drop, possibly before the server's own disconnect timeout: the
+		// participant is away from now until ICE is connected again.
+		r.markAway(p, "ice restart requested")
 		p.negotiating = false
 		r.negotiate(p, true)
 	case TRecord:

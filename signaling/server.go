@@ -27,6 +27,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -109,6 +110,7 @@ type Server struct {
 	closed bool
 	udp    net.PacketConn
 	markMu sync.Mutex // serialises analysis marker files (analyze.go)
+	tap    statsTap   // the stats getter of each new peer connection
 }
 
 // NewServer builds the pion API (codecs, interceptors, ICE settings) and
@@ -127,7 +129,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Log.With("component", "sfu"), rooms: map[string]*room{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	api, udp, err := newAPI(&s.cfg)
+	api, udp, err := newAPI(&s.cfg, &s.tap)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +154,7 @@ func NewServer(cfg Config) (*Server, error) {
 // default interceptors (NACK both ways, RTCP reports, TWCC, REMB-free) plus
 // a PLI interval, and ICE (timeouts short enough to notice a network cut
 // within ~1.5 s; ports; candidates).
-func newAPI(cfg *Config) (*webrtc.API, net.PacketConn, error) {
+func newAPI(cfg *Config, tap *statsTap) (*webrtc.API, net.PacketConn, error) {
 	m := &webrtc.MediaEngine{}
 	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
 	codecs := []webrtc.RTPCodecParameters{
@@ -174,8 +176,30 @@ func newAPI(cfg *Config) (*webrtc.API, net.PacketConn, error) {
 			return nil, nil, err
 		}
 	}
+	// pion's default set, except that our own stats interceptor replaces
+	// pion's: PeerConnection.GetStats reads a field that pion's close
+	// writes without a lock (v4.2.20), so the room reads the interceptor's
+	// per-SSRC stats directly (statsTap) and never calls GetStats.
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+	if err := webrtc.ConfigureNack(m, ir); err != nil {
+		return nil, nil, err
+	}
+	// Stats before the RTCP reports: a writer bound later wraps the ones
+	// bound earlier, so only this order lets the stats see our sender
+	// reports, which the round trip from receiver reports needs.
+	sf, err := stats.NewInterceptor()
+	if err != nil {
+		return nil, nil, err
+	}
+	sf.OnNewPeerConnection(tap.created)
+	ir.Add(sf)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, nil, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
 		return nil, nil, err
 	}
 	se := webrtc.SettingEngine{}

@@ -1,10 +1,54 @@
 package signaling
 
 import (
+	"fmt"
+	"sync"
 	"time"
 
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/webrtc/v4"
 )
+
+// statsTap hands each new peer connection the stats getter that the stats
+// interceptor creates for it. pion builds a connection's interceptors
+// inside NewPeerConnection, on the caller's goroutine, so creating
+// connections one at a time under mu pairs each getter with its
+// connection.
+type statsTap struct {
+	mu   sync.Mutex
+	last stats.Getter
+}
+
+func (t *statsTap) created(_ string, g stats.Getter) { t.last = g } // under mu (newPeerConnection)
+
+// newPeerConnection creates a peer connection and returns its stats getter.
+func (s *Server) newPeerConnection(c webrtc.Configuration) (*webrtc.PeerConnection, stats.Getter, error) {
+	s.tap.mu.Lock()
+	defer s.tap.mu.Unlock()
+	s.tap.last = nil
+	pc, err := s.api.NewPeerConnection(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.tap.last == nil {
+		_ = pc.Close()
+		return nil, nil, fmt.Errorf("%w: no stats interceptor was built for a peer connection", ErrConfig)
+	}
+	return pc, s.tap.last, nil
+}
+
+// iceRTT is the selected candidate pair's current round trip. It reads the
+// ICE transport, not PeerConnection.GetStats (see newAPI).
+func iceRTT(pc *webrtc.PeerConnection) float64 {
+	sctp := pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
+		return 0
+	}
+	if cp, ok := sctp.Transport().ICETransport().GetSelectedCandidatePairStats(); ok {
+		return cp.CurrentRoundTripTime * 1000
+	}
+	return 0
+}
 
 // StatsMsg is the room's quality snapshot, pushed to clients every
 // StatsInterval and served by GET /api/rooms/{room}/stats.
@@ -56,7 +100,7 @@ type prevCounters struct {
 }
 
 // collectStats snapshots who is where on the room goroutine, then asks
-// pion for its stats on another goroutine (GetStats takes locks that media
+// the stats interceptors for their counters on another goroutine (they take locks that media
 // paths use) and posts the result back.
 func (r *room) collectStats() {
 	if r.statsBusy || len(r.parts) == 0 {
@@ -104,13 +148,7 @@ func buildStats(src []statsSource, interval time.Duration) *StatsMsg {
 	secs := interval.Seconds()
 	for _, s := range src {
 		ps := ParticipantStats{ID: s.p.id, Identity: s.p.identity, State: s.info.State, hidden: s.p.hidden, Up: []TrackStats{}, Down: []TrackStats{}}
-		pub := s.p.pub.GetStats()
-		sub := s.p.sub.GetStats()
-		for _, st := range pub {
-			if cp, ok := st.(webrtc.ICECandidatePairStats); ok && cp.Nominated {
-				ps.RTTMS = cp.CurrentRoundTripTime * 1000
-			}
-		}
+		ps.RTTMS = iceRTT(s.p.pub)
 		for _, t := range s.tracks {
 			t.mu.Lock()
 			layers := make([]*layer, 0, len(t.layers))
@@ -128,13 +166,12 @@ func buildStats(src []statsSource, interval time.Duration) *StatsMsg {
 					ts.FPS = float64(f-prev.frames) / secs
 				}
 				prev.bytes, prev.frames = b, f
-				for _, st := range pub {
-					if in, ok := st.(webrtc.InboundRTPStreamStats); ok && uint32(in.SSRC) == l.ssrc {
-						ts.PacketsLost = int64(in.PacketsLost)
-						ts.JitterMS = in.Jitter * 1000
-						if tot := float64(in.PacketsReceived) + float64(in.PacketsLost); tot > 0 {
-							ts.LossPct = 100 * float64(in.PacketsLost) / tot
-						}
+				if st := s.p.pubStats.Get(l.ssrc); st != nil {
+					in := st.InboundRTPStreamStats
+					ts.PacketsLost = in.PacketsLost
+					ts.JitterMS = in.Jitter * 1000
+					if tot := float64(in.PacketsReceived) + float64(in.PacketsLost); tot > 0 {
+						ts.LossPct = 100 * float64(in.PacketsLost) / tot
 					}
 				}
 				ps.Up = append(ps.Up, ts)
@@ -151,13 +188,12 @@ func buildStats(src []statsSource, interval time.Duration) *StatsMsg {
 			if enc := d.sender.GetParameters().Encodings; len(enc) > 0 {
 				ssrc = uint32(enc[0].SSRC)
 			}
-			for _, st := range sub {
-				if ri, ok := st.(webrtc.RemoteInboundRTPStreamStats); ok && uint32(ri.SSRC) == ssrc {
-					ts.PacketsLost = int64(ri.PacketsLost)
-					ts.LossPct = ri.FractionLost * 100
-					ts.JitterMS = ri.Jitter * 1000
-					ts.RTTMS = ri.RoundTripTime * 1000
-				}
+			if st := s.p.subStats.Get(ssrc); ssrc != 0 && st != nil {
+				ri := st.RemoteInboundRTPStreamStats
+				ts.PacketsLost = ri.PacketsLost
+				ts.LossPct = ri.FractionLost * 100
+				ts.JitterMS = ri.Jitter * 1000
+				ts.RTTMS = float64(ri.RoundTripTime) / float64(time.Millisecond)
 			}
 			ps.Down = append(ps.Down, ts)
 		}

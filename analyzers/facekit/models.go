@@ -104,14 +104,18 @@ func detect(rgb gocv.Mat, minScore float32) ([]Face, error) {
 	return nms(cand, 0.4), nil
 }
 
-// nms keeps the best-scoring box of every overlapping group.
+// nms keeps the best-scoring box of every overlapping group. A box that
+// lies mostly inside a better one is dropped too, whatever their IoU: on
+// blocky low-bitrate frames (a call's first seconds) the detector can put
+// a small box on the eyes and mouth inside the whole-face box, and a face
+// drawn on top of another cannot be a second visible person.
 func nms(c []Face, iouMax float64) []Face {
 	sort.Slice(c, func(i, j int) bool { return c[i].Score > c[j].Score })
 	var keep []Face
 	for _, f := range c {
 		ok := true
 		for _, k := range keep {
-			if IoU(f.Box, k.Box) > iouMax {
+			if IoU(f.Box, k.Box) > iouMax || containedIn(f.Box, k.Box) > 0.7 {
 				ok = false
 				break
 			}
@@ -121,6 +125,15 @@ func nms(c []Face, iouMax float64) []Face {
 		}
 	}
 	return keep
+}
+
+// containedIn is the share of a's area that lies inside b.
+func containedIn(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() || a.Empty() {
+		return 0
+	}
+	return float64(in.Dx()*in.Dy()) / float64(a.Dx()*a.Dy())
 }
 
 // IoU is the intersection over union of two boxes.

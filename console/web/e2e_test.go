@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image"
 	"image/png"
 	"io"
 	"log/slog"
@@ -11,10 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/witness-media/witness/analyzers/testclip"
 	web "github.com/witness-media/witness/console/web"
 	"github.com/witness-media/witness/internal/config"
 	"github.com/witness-media/witness/internal/platform"
@@ -71,6 +75,9 @@ func start(t *testing.T) *platform.Platform {
 	cfg.Log.Level = "warn"
 	cfg.Control.Listen = "127.0.0.1:0"
 	cfg.Control.NATSListen = "127.0.0.1:0"
+	// Live analysis (face, light, occlusion at 5 fps) watches the customer:
+	// the default profile, stated here because the browser test needs it.
+	cfg.Analyzers.Profile = ""
 	cfg.Signaling.Loopback = true
 	cfg.Signaling.IPs = "127.0.0.1"
 	rc := &cfg.Signaling.Recording
@@ -111,13 +118,97 @@ type e2eResult struct {
 	QueueBarPixels int                         `json:"queueBarPixels"`
 	DeskVideo      struct{ Width, Height int } `json:"deskVideo"`
 	CustomerVideo  struct{ Width, Height int } `json:"customerVideo"`
+	Alert          string                      `json:"alert"`
+	Verdict        string                      `json:"verdict"`
+	Player         struct {
+		ReadyState int     `json:"readyState"`
+		Duration   float64 `json:"duration"`
+		Width      int     `json:"width"`
+	} `json:"player"`
+	AutoItems int `json:"autoItems"`
+	Seek      struct {
+		Want float64 `json:"want"`
+		Got  float64 `json:"got"`
+	} `json:"seek"`
+	Download struct {
+		Name   string `json:"name"`
+		Size   int64  `json:"size"`
+		SHA256 string `json:"sha256"`
+	} `json:"download"`
+	ReviewMark struct {
+		Label string  `json:"label"`
+		At    float64 `json:"at"`
+	} `json:"reviewMark"`
+}
+
+// Scenario of the customer's fake camera (looped by Chromium): the face
+// is in the frame, leaves at 3 s, is back at 7 s, every 10 s.
+const (
+	clipLen   = 10 * time.Second
+	awayFrom  = 3 * time.Second
+	awayUntil = 7 * time.Second
+)
+
+// fakeCamera renders the customer's camera (320x240, 10 fps: a real face
+// photograph, testclip's astronaut, that leaves the frame) to a y4m file
+// and a 440 Hz tone to a wav file, for Chromium's fake capture devices.
+func fakeCamera(t *testing.T) (y4m, wav string) {
+	t.Helper()
+	ph, err := testclip.LoadPhotos()
+	if err != nil {
+		t.Skip(err.Error())
+	}
+	defer ph.Close()
+	c := &testclip.Clip{W: 320, H: 240, FPS: 10, Duration: clipLen}
+	c.Script = func(at time.Duration) ([]testclip.Layer, float64) {
+		if at >= awayFrom && at < awayUntil {
+			return nil, 1
+		}
+		return []testclip.Layer{{Pic: &ph.Astronaut, Box: image.Rect(110, 45, 210, 175)}}, 1
+	}
+	defer c.Close()
+	dir := t.TempDir()
+	y4m, wav = filepath.Join(dir, "customer.y4m"), filepath.Join(dir, "customer.wav")
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", c.W, c.H), "-r", strconv.Itoa(c.FPS), "-i", "-",
+		"-pix_fmt", "yuv420p", y4m)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < c.Frames(); i++ {
+		if _, err := in.Write(c.Frame(i).Data); err != nil {
+			break
+		}
+	}
+	in.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ffmpeg y4m: %v %s", err, stderr.String())
+	}
+	if b, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", strconv.Itoa(int(clipLen.Seconds())), "-ac", "1", wav).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg wav: %v %s", err, b)
+	}
+	return y4m, wav
 }
 
 // TestBrowser drives headless Chromium through e2e/run.mjs against a real
 // `witness serve`: keyboard sign-in of the first admin with the forced
 // password change, the dashboard's charts, a customer joining from a
 // phone-sized page and seeing position 1, the dashboard counting and
-// charting them, the other pages, the English switch, leaving; no console
+// charting them, the English switch; an agent answers, both sides play
+// video, the customer's camera (a generated clip of a real face that
+// leaves the frame) raises the live "face.missing" alert on the desk; the
+// agent hangs up; the recording appears in the records list with its QC
+// verdict (and the QC-verdict filter finds it); its detail page plays the
+// composite recording, shows the analyzer markers on the timeline, seeks
+// on a click, downloads the file (size and sha256 equal to the record's),
+// and the agent adds a manual marker at the player's position; no console
 // errors; screenshots at 1366x768 and 390x844 in $WITNESS_SCREENSHOTS
 // (default a temp dir, kept and logged).
 func TestBrowser(t *testing.T) {
@@ -130,6 +221,7 @@ func TestBrowser(t *testing.T) {
 	if !web.Built() {
 		t.Skip("console/web/dist not built: run deploy/setup.sh (npm run build), then re-run")
 	}
+	y4m, wav := fakeCamera(t)
 	p := start(t)
 	first := p.FirstAdminPassword()
 	if first == "" {
@@ -146,10 +238,11 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	const newPW = "Witness-e2e-2026"
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "e2e/run.mjs", p.URL())
-	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+first, "NEW_PASSWORD="+newPW, "SHOT_DIR="+shots)
+	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+first, "NEW_PASSWORD="+newPW, "SHOT_DIR="+shots,
+		"FAKE_Y4M="+y4m, "FAKE_WAV="+wav, "DOWNLOAD_DIR="+t.TempDir())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
@@ -191,17 +284,89 @@ func TestBrowser(t *testing.T) {
 	if _, ok := p.Engine.Ticket(res.Ticket); ok {
 		t.Errorf("ticket %s still live after the agent hung up", res.Ticket)
 	}
-	req, _ := http.NewRequest("GET", p.URL()+"/api/v1/records/"+res.Ticket, nil)
-	req.Header.Set("Authorization", "Bearer "+m["token"].(string))
-	r, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	tok := m["token"].(string)
+	get := func(path string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", p.URL()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", path, r.StatusCode)
+		}
+		if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
 	}
-	var rec struct{ Status, AgentID string }
-	_ = json.NewDecoder(r.Body).Decode(&rec)
-	r.Body.Close()
-	if r.StatusCode != 200 || rec.Status != "ended" {
-		t.Errorf("record %s: %d %+v, want status ended", res.Ticket, r.StatusCode, rec)
+	var rec struct {
+		Status, AgentID string
+		QCVerdict       string `json:"qc_verdict"`
+		Recordings      []struct {
+			Key, SHA256 string
+			Size        int64
+		}
+	}
+	get("/api/v1/records/"+res.Ticket, &rec)
+	if rec.Status != "ended" || rec.QCVerdict == "" || rec.QCVerdict != res.Verdict {
+		t.Errorf("record %s: %+v, want status ended and the verdict the page showed (%q)", res.Ticket, rec, res.Verdict)
+	}
+	// The downloaded file is the record's composite, byte for byte.
+	found := false
+	for _, l := range rec.Recordings {
+		if filepath.Base(l.Key) == res.Download.Name {
+			found = true
+			if l.Size != res.Download.Size || l.SHA256 != res.Download.SHA256 {
+				t.Errorf("download %s: %d bytes sha256 %s, record links %d bytes sha256 %s", res.Download.Name, res.Download.Size, res.Download.SHA256, l.Size, l.SHA256)
+			}
+		}
+	}
+	if !found || !strings.HasSuffix(res.Download.Name, ".mp4") {
+		t.Errorf("downloaded %q is not a recording of the record %+v", res.Download.Name, rec.Recordings)
+	}
+	if res.Alert != "face.missing" {
+		t.Errorf("desk alert %q, want face.missing", res.Alert)
+	}
+	if res.Player.ReadyState < 2 || res.Player.Duration <= 0 || res.Player.Width <= 0 {
+		t.Errorf("player %+v", res.Player)
+	}
+	if res.AutoItems < 1 {
+		t.Errorf("%d analyzer markers on the timeline", res.AutoItems)
+	}
+	if d := res.Seek.Got - res.Seek.Want; d < -0.5 || d > 0.5 {
+		t.Errorf("seek to %.2f s landed at %.2f s", res.Seek.Want, res.Seek.Got)
+	}
+	// Playback and download are in the audit chain, as the admin.
+	var au struct {
+		Entries []struct{ Actor, Action, Target, Result string }
+	}
+	get("/api/v1/audit?limit=1000", &au)
+	seen := map[string]bool{}
+	for _, e := range au.Entries {
+		if e.Target == res.Ticket && e.Result == "ok" {
+			seen[e.Action] = true
+		}
+	}
+	if !seen["record.play"] || !seen["record.download"] {
+		t.Errorf("audit of %s: %v, want record.play and record.download", res.Ticket, seen)
+	}
+	// The agent's review mark is in the marker store at the player's time.
+	var marks []struct {
+		Label  string
+		AtNS   int64 `json:"at_ns"`
+		Source string
+	}
+	get("/api/v1/markers/recordings/"+res.Ticket+"/markers", &marks)
+	ok := false
+	for _, mk := range marks {
+		if mk.Label == res.ReviewMark.Label && mk.Source == "manual" && absF(float64(mk.AtNS)/1e9-res.ReviewMark.At) < 0.05 {
+			ok = true
+		}
+	}
+	if !ok {
+		t.Errorf("review mark %+v not in the marker store: %+v", res.ReviewMark, marks)
 	}
 	if res.DeskVideo.Width <= 0 || res.CustomerVideo.Width <= 0 {
 		t.Errorf("desk video %+v, customer video %+v", res.DeskVideo, res.CustomerVideo)
@@ -212,8 +377,8 @@ func TestBrowser(t *testing.T) {
 
 	// Screenshots: real PNGs at the requested widths.
 	want := map[string]int{"desktop": 1366, "phone": 390}
-	if len(res.Screenshots) < 10 {
-		t.Errorf("%d screenshots, want ≥ 10", len(res.Screenshots))
+	if len(res.Screenshots) < 20 {
+		t.Errorf("%d screenshots, want ≥ 20", len(res.Screenshots))
 	}
 	for _, f := range res.Screenshots {
 		fh, err := os.Open(f)
@@ -234,4 +399,11 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("%d screenshots in %s", len(res.Screenshots), shots)
+}
+
+func absF(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

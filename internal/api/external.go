@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -44,4 +45,11 @@ func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) { s.fai
 // X-Ticket-Token) for ticketID; a mismatch reads as an unknown ticket.
 func (s *Server) CheckTicketToken(r *http.Request, ticketID string) error {
 	return s.checkTicketToken(r, ticketID)
+}
+
+// VisibleRecord reads a service record as the API's record routes do: in
+// the caller's scope, and for an agent only the records of its own calls
+// (anything else is store.ErrNotFound).
+func (s *Server) VisibleRecord(ctx context.Context, c *Caller, id string) (store.Record, error) {
+	return s.visibleRecord(ctx, &caller{user: c.User, scope: c.Scope}, id)
 }

@@ -73,6 +73,22 @@ func probes(ticketB, apptB string) map[string]probe {
 		"GET /api/v1/audit":                        {"/api/v1/audit", ``},
 		"POST /api/v1/jobs/qc":                     {"/api/v1/jobs/qc", `{"record_id":"recB","path":"/etc/passwd"}`},
 		"GET /api/v1/jobs":                         {"/api/v1/jobs?subject=recB", ``},
+
+		// Recordings (a block of its own, so gofmt's alignment of the
+		// lines above does not change).
+		"GET /api/v1/records/{id}/qc":                 {"/api/v1/records/recB/qc", ``},
+		"GET /api/v1/records/{id}/events":             {"/api/v1/records/recB/events", ``},
+		"POST /api/v1/records/{id}/files/{name}/link": {"/api/v1/records/recB/files/recB_001.mp4/link", `{"purpose":"download"}`},
+		"GET /api/v1/records/{id}/files/{name}":       {"/api/v1/records/recB/files/recB_001.mp4", ``},
+		// reports.go
+		"GET /api/v1/reports/{kind}":                       {"/api/v1/reports/branches?tenant=tenB", ``},
+		"GET /api/v1/reports/{kind}/xlsx":                  {"/api/v1/reports/branches/xlsx?tenant=tenB", ``},
+		"GET /api/v1/templates/catalog":                    {"/api/v1/templates/catalog", ``},
+		"GET /api/v1/tenants/{id}/templates":               {"/api/v1/tenants/tenB/templates", ``},
+		"PUT /api/v1/tenants/{id}/templates/{business}":    {"/api/v1/tenants/tenB/templates/openB", `{"layout":"pip"}`},
+		"DELETE /api/v1/tenants/{id}/templates/{business}": {"/api/v1/tenants/tenB/templates/openB", ``},
+		"PUT /api/v1/users/{id}/skills":                    {"/api/v1/users/agent-B/skills", `{"skills":{"hacked":1}}`},
+		"PUT /api/v1/users/{id}":                           {"/api/v1/users/agent-B", `{"display_name":"hacked","role":"tenant_admin"}`},
 	}
 }
 
@@ -90,7 +106,9 @@ func bState(t *testing.T, e *env, ticketB, apptB string) string {
 	users, _ := e.db.Users(ctx, sys, "tenB", "")
 	tenants, _ := e.db.Tenants(ctx, sys)
 	jobs, _ := e.db.JobResults(ctx, sys, "")
-	b, _ := json.Marshal([]any{tn, u.Frozen, u.PasswordHash, cu, r.Summary, r.Rating, r.Chat, tk.State, tk.CutIn, tk.AgentID, ap.Status, ag.State, len(users), len(tenants), len(jobs)})
+	tpls, _ := e.db.Templates(ctx, sys, "tenB")
+	b, _ := json.Marshal([]any{tn, u.Frozen, u.PasswordHash, cu, r.Summary, r.Rating, r.Chat, tk.State, tk.CutIn, tk.AgentID, ap.Status, ag.State, len(users), len(tenants), len(jobs),
+		tpls, u.Skills, u.Role, u.DisplayName})
 	return string(b)
 }
 
@@ -166,6 +184,7 @@ func TestIsolationRBACMatrix(t *testing.T) {
 	}
 	var ap console.Appointment
 	must(t, json.Unmarshal(body, &ap))
+	must(t, e.db.PutTemplate(context.Background(), store.System(), store.BusinessTemplate{TenantID: "tenB", Business: "openB", Layout: "pip", QCPolicy: "name: MARKB\n"}))
 	e.waitRecords()
 
 	pr := probes(ticketB, ap.ID)
@@ -214,7 +233,7 @@ func TestIsolationRBACMatrix(t *testing.T) {
 	// The province sees and manages B.
 	for _, path := range []string{"/api/v1/tenants/tenB", "/api/v1/users/agent-B", "/api/v1/customers/custB", "/api/v1/records/recB",
 		"/api/v1/records?tenant=tenB", "/api/v1/console/tickets", "/api/v1/console/agents", "/api/v1/appointments", "/api/v1/jobs?subject=recB",
-		"/api/v1/users?tenant=tenB", "/api/v1/tenants"} {
+		"/api/v1/users?tenant=tenB", "/api/v1/tenants", "/api/v1/reports/branches?tenant=tenB", "/api/v1/tenants/tenB/templates"} {
 		code, body := e.as("padmin", "GET", path, nil)
 		if code != 200 || !strings.Contains(string(body), "B") || !(strings.Contains(string(body), "MARKB") || strings.Contains(string(body), "agent-B") ||
 			strings.Contains(string(body), "recB") || strings.Contains(string(body), "custB") || strings.Contains(string(body), "tenB")) {

@@ -150,7 +150,7 @@ func (s *Server) timed(route string, h http.Handler) http.Handler {
 		h.ServeHTTP(sw, r)
 		d := time.Since(start)
 		s.met.latency.WithLabelValues(route, codeClass(sw.code)).Observe(d.Seconds())
-		if sw.Header().Get("Content-Type") != "text/event-stream" {
+		if sw.Header().Get("Content-Type") != "text/event-stream" && !isFileStream(sw.Header()) {
 			s.alerts.observe(route, d)
 		}
 	})

@@ -88,7 +88,7 @@ type (
 
 func (s *Server) routeTable() []route {
 	P := func(p auth.Perm) auth.Perm { return p }
-	return []route{
+	rs := []route{
 		{Method: "POST", Path: "/api/v1/auth/login", Public: true, Summary: "Sign in with password (+ TOTP code when enrolled); returns a bearer token", Body: loginReq{}, h: s.login},
 		{Method: "POST", Path: "/api/v1/auth/logout", Summary: "End this session", h: s.logout},
 		{Method: "GET", Path: "/api/v1/me", Summary: "The signed-in user", h: s.me},
@@ -140,15 +140,20 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/v1/appointments", Perm: P(auth.PermApptRead), Summary: "Appointments in scope", h: s.listAppointments},
 		{Method: "DELETE", Path: "/api/v1/appointments/{id}", Perm: P(auth.PermApptWrite), Summary: "Cancel an appointment", h: s.cancelAppointment},
 
-		{Method: "GET", Path: "/api/v1/records", Perm: P(auth.PermRecordRead), Summary: "Service records in scope (filters: tenant, agent, business, channel, status, from, to, limit)", h: s.listRecords},
+		{Method: "GET", Path: "/api/v1/records", Perm: P(auth.PermRecordRead), Summary: "Service records in scope (filters: tenant (exactly), within (a tenant and its branches), agent, business, channel, status, qc (pass, warn, fail, none), from, to, limit)", h: s.listRecords},
 		{Method: "GET", Path: "/api/v1/records/{id}", Perm: P(auth.PermRecordRead), Summary: "One service record", h: s.getRecord},
+		{Method: "GET", Path: "/api/v1/records/{id}/qc", Perm: P(auth.PermRecordRead), Summary: "The record's QC verdict and the reports of its QC jobs (findings with times)", h: s.recordQC},
+		{Method: "GET", Path: "/api/v1/records/{id}/events", Perm: P(auth.PermRecordRead), Summary: "Analyzer and recorder events on the record's recording files (from the linked .markers.json files), with media times", h: s.recordEvents},
+		{Method: "POST", Path: "/api/v1/records/{id}/files/{name}/link", Perm: P(auth.PermRecordRead), Summary: "A signed link (1 h) to one recording file of the record, for a player (purpose play) or a download; audited as record.play / record.download", Body: fileLinkReq{}, h: s.recordFileLink},
+		{Method: "GET", Path: "/api/v1/records/{id}/files/{name}", Public: true, Summary: "Stream one recording file (HTTP Range; ETag and X-Content-SHA256 = the record's sha256) with a signed link from …/link, or with a bearer token (record.read; each request audited as record.download)", h: s.recordFile},
 		{Method: "PUT", Path: "/api/v1/records/{id}/summary", Perm: P(auth.PermRecordWrite), Summary: "Service summary, preset options, customer tags, rating", Body: store.RecordSummary{}, h: s.putSummary},
 
 		{Method: "POST", Path: "/api/v1/records/{id}/items", Perm: P(auth.PermRecordWrite), Summary: "Append chat lines, file references and timeline markers", Body: store.RecordItems{}, h: s.putItems},
-		{Method: "GET", Path: "/api/v1/audit", Perm: P(auth.PermAuditRead), Summary: "Audit entries in scope (after, limit)", h: s.listAudit},
+		{Method: "GET", Path: "/api/v1/audit", Perm: P(auth.PermAuditRead), Summary: "Audit entries in scope: after= oldest first; or newest first with before, tenant, actor, action (prefix), from, to, limit", h: s.listAuditQuery},
 		{Method: "POST", Path: "/api/v1/jobs/qc", Perm: P(auth.PermJobSubmit), Summary: "Queue a QC job for a record's recording", Body: qcReq{}, h: s.submitQC},
 		{Method: "GET", Path: "/api/v1/jobs", Perm: P(auth.PermJobRead), Summary: "Job results in scope (?subject=record id)", h: s.listJobs},
 	}
+	return append(rs, s.reportRoutes()...) // reports.go
 }
 
 // Routes lists METHOD PATH of every API route (for tests and docs).
@@ -624,7 +629,13 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, c *caller) 
 
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, c *caller) error {
 	q := r.URL.Query()
-	f := store.RecordFilter{TenantID: q.Get("tenant"), AgentID: q.Get("agent"), Business: q.Get("business"), Channel: q.Get("channel"), Status: q.Get("status")}
+	f := store.RecordFilter{TenantID: q.Get("tenant"), Within: q.Get("within"), AgentID: q.Get("agent"), Business: q.Get("business"), Channel: q.Get("channel"),
+		Status: q.Get("status"), QCVerdict: q.Get("qc")}
+	switch f.QCVerdict {
+	case "", "pass", "warn", "fail", "none":
+	default:
+		return fmt.Errorf("%w: qc %q: want pass, warn, fail or none", errBadRequest, f.QCVerdict)
+	}
 	if c.user.Role == auth.RoleAgent {
 		f.AgentID = c.user.ID // agents see their own service records
 	}
@@ -753,17 +764,6 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		return err
 	}
 	w.WriteHeader(204)
-	return nil
-}
-
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, c *caller) error {
-	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	es, err := s.db.Audit(r.Context(), c.scope, after, limit)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, map[string]any{"entries": nonNil(es)})
 	return nil
 }
 

@@ -28,6 +28,7 @@ import (
 
 	"github.com/witness-media/witness/console"
 	"github.com/witness-media/witness/internal/auth"
+	"github.com/witness-media/witness/internal/blob"
 	"github.com/witness-media/witness/internal/secure"
 	"github.com/witness-media/witness/internal/store"
 )
@@ -43,7 +44,9 @@ type Options struct {
 	Engine *console.Engine
 	Cipher *secure.FieldCipher
 	Jobs   JobSubmitter // nil: job routes answer 503
-	Log    *slog.Logger
+	// Blobs holds the recordings (nil: recording downloads answer 503).
+	Blobs blob.Store
+	Log   *slog.Logger
 	// TicketKey signs customers' ticket tokens (random per process when
 	// empty, which invalidates tokens on restart).
 	TicketKey []byte
@@ -74,6 +77,9 @@ type Server struct {
 	alerts *alerter
 	rw     *RecordWriter // nil until NewRecordWriter
 	hub    *hub
+	// linkKey signs recording links (random per process: links die with
+	// it, and each control-plane process signs its own).
+	linkKey []byte
 }
 
 type mount struct {
@@ -106,6 +112,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, db: opts.DB, eng: opts.Engine, log: opts.Log, mux: http.NewServeMux()}
 	s.cache.m = map[string]cachedSession{}
+	s.linkKey = []byte(auth.RandomPassword() + auth.RandomPassword())
 	s.met = newMetrics(opts.Registry, s)
 	s.hub = newHub(opts.Registry)
 	s.alerts = &alerter{slow: opts.Slow, redAfter: opts.RedAfter, met: s.met, log: opts.Log}
@@ -291,20 +298,30 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 		}
 		return nil, err
 	}
+	c, err := s.callerOf(r.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	c.token = hash
+	s.cache.put(hash, *c, now)
+	return c, nil
+}
+
+// callerOf checks that u may act now (not frozen, tenant whitelisted) and
+// returns it with its scope.
+func (s *Server) callerOf(ctx context.Context, u store.User) (*caller, error) {
 	if u.Frozen {
 		return nil, fmt.Errorf("%w: account frozen", errUnauthorized)
 	}
 	// A tenant taken off the whitelist loses its sessions too.
-	if t, err := s.db.Tenant(r.Context(), store.System(), u.TenantID); err != nil || !t.Whitelisted {
+	if t, err := s.db.Tenant(ctx, store.System(), u.TenantID); err != nil || !t.Whitelisted {
 		return nil, fmt.Errorf("%w: tenant %s is not whitelisted", errUnauthorized, u.TenantID)
 	}
-	sc, err := s.db.Scope(r.Context(), u.TenantID)
+	sc, err := s.db.Scope(ctx, u.TenantID)
 	if err != nil {
 		return nil, err
 	}
-	c := caller{user: u, scope: sc, token: hash}
-	s.cache.put(hash, c, now)
-	return &c, nil
+	return &caller{user: u, scope: sc}, nil
 }
 
 // status maps an error to an HTTP status.

@@ -40,17 +40,18 @@ const (
 	PermJobSubmit    Perm = "job.submit"
 	PermApptWrite    Perm = "appointment.write"
 	PermApptRead     Perm = "appointment.read"
+	PermReportRead   Perm = "report.read" // reports and their Excel export
 )
 
 var rolePerms = map[string][]Perm{
 	RoleProvinceAdmin: {PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite, PermQueueConfig, PermQueueRead, PermQueueRoute,
-		PermAgentRead, PermAgentForce, PermRecordRead, PermCustomerRead, PermAuditRead, PermJobRead, PermJobSubmit, PermApptRead, PermApptWrite},
+		PermAgentRead, PermAgentForce, PermRecordRead, PermCustomerRead, PermAuditRead, PermJobRead, PermJobSubmit, PermApptRead, PermApptWrite, PermReportRead},
 	RoleTenantAdmin: {PermTenantRead, PermTenantWrite, PermUserRead, PermUserWrite, PermQueueConfig, PermQueueRead, PermQueueRoute,
-		PermAgentRead, PermAgentForce, PermRecordRead, PermCustomerRead, PermAuditRead, PermJobRead, PermApptRead, PermApptWrite},
+		PermAgentRead, PermAgentForce, PermRecordRead, PermCustomerRead, PermAuditRead, PermJobRead, PermApptRead, PermApptWrite, PermReportRead},
 	RoleSupervisor: {PermTenantRead, PermQueueRead, PermQueueRoute, PermAgentRead, PermAgentForce, PermRecordRead, PermCustomerRead,
-		PermJobRead, PermApptRead, PermApptWrite},
+		PermJobRead, PermApptRead, PermApptWrite, PermReportRead},
 	RoleAgent:   {PermAgentSelf, PermRecordRead, PermRecordWrite, PermCustomerRead, PermCustomerPII, PermCustomerEdit, PermApptRead, PermApptWrite},
-	RoleAuditor: {PermRecordRead, PermCustomerRead, PermCustomerPII, PermAuditRead, PermJobRead, PermJobSubmit},
+	RoleAuditor: {PermRecordRead, PermCustomerRead, PermCustomerPII, PermAuditRead, PermJobRead, PermJobSubmit, PermReportRead},
 	RoleOps:     {PermTenantRead, PermAgentRead, PermJobRead, PermJobSubmit},
 }
 

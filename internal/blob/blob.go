@@ -43,6 +43,11 @@ type Store interface {
 	Stat(ctx context.Context, key string) (Info, error)
 	// Get writes the object to w.
 	Get(ctx context.Context, key string, w io.Writer) error
+	// Open opens the object for reading at any offset (HTTP Range
+	// requests: a player seeks without the whole object being read or
+	// held in memory). Info carries the size and the SHA-256 recorded at
+	// Put, not a fresh hash. The caller closes the reader.
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, Info, error)
 	// String names the store for messages.
 	String() string
 }
@@ -213,4 +218,26 @@ func (l Local) Get(_ context.Context, key string, w io.Writer) error {
 	defer f.Close()
 	_, err = io.Copy(w, f)
 	return err
+}
+
+// Open opens the stored file; the SHA-256 is the one recorded at Put.
+func (l Local) Open(_ context.Context, key string) (io.ReadSeekCloser, Info, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, Info{}, fmt.Errorf("%w: %s", ErrNotFound, key)
+	}
+	if err != nil {
+		return nil, Info{}, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, Info{}, err
+	}
+	sum, _ := os.ReadFile(p + ".sha256")
+	return f, Info{Key: key, Size: st.Size(), SHA256: strings.TrimSpace(string(sum))}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -44,6 +45,7 @@ func TestLocalUploadVerifies(t *testing.T) {
 	if err := u.Store.Get(ctx, info.Key, &got); err != nil || !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("round trip: %v", err)
 	}
+	checkOpen(t, u.Store, info, want)
 	// Damage the stored copy: Stat's re-hash notices.
 	p := filepath.Join(root, "tenA/2026/rec-1.mp4")
 	os.WriteFile(p, append(want[:len(want)-1], want[len(want)-1]^1), 0o600)
@@ -118,8 +120,16 @@ func TestS3MinIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnsureBucket(ctx); err != nil {
-		t.Fatal(err)
+	// MinIO may answer "Server not initialized yet" just after its
+	// readiness probe said ready: poll.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		err := s.EnsureBucket(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
 	}
 	u := &Uploader{Store: s, Attempts: 3, Backoff: 50 * time.Millisecond, RemoveSpooled: true}
 	src := testFile(t, 6<<20)
@@ -136,6 +146,7 @@ func TestS3MinIO(t *testing.T) {
 	if err := s.Get(ctx, "tenA/rec-1.mp4", &got); err != nil || !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("get: %v", err)
 	}
+	checkOpen(t, s, info, want)
 	if _, err := s.Stat(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing object: %v", err)
 	}
@@ -174,4 +185,34 @@ func FileSHA256Bytes(b []byte) (string, int64, error) {
 	os.WriteFile(p, b, 0o600)
 	defer os.Remove(p)
 	return FileSHA256(p)
+}
+
+// checkOpen reads the stored object through Open at a few offsets, as an
+// HTTP Range request does, and checks a missing key is ErrNotFound.
+func checkOpen(t *testing.T, st Store, info Info, want []byte) {
+	t.Helper()
+	ctx := context.Background()
+	r, got, err := st.Open(ctx, info.Key)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer r.Close()
+	if got.Size != int64(len(want)) || got.SHA256 != info.SHA256 {
+		t.Fatalf("open info %+v, want %d bytes sha256 %s", got, len(want), info.SHA256)
+	}
+	for _, off := range []int64{int64(len(want)) - 100, 0, int64(len(want)) / 2} {
+		if _, err := r.Seek(off, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 100)
+		if _, err := io.ReadFull(r, b); err != nil || !bytes.Equal(b, want[off:off+100]) {
+			t.Fatalf("bytes at %d: %v", off, err)
+		}
+	}
+	if end, err := r.Seek(0, io.SeekEnd); err != nil || end != int64(len(want)) {
+		t.Fatalf("seek end: %d %v", end, err)
+	}
+	if _, _, err := st.Open(ctx, "tenA/nope.mp4"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("open missing: %v", err)
+	}
 }

@@ -115,3 +115,20 @@ func (s *S3) Get(ctx context.Context, key string, w io.Writer) error {
 	}
 	return nil
 }
+
+// Open stats the object, then returns minio-go's lazy reader: each read
+// after a seek is a ranged GET, so nothing is buffered whole.
+func (s *S3) Open(ctx context.Context, key string) (io.ReadSeekCloser, Info, error) {
+	if err := CheckKey(key); err != nil {
+		return nil, Info{}, err
+	}
+	info, err := s.Stat(ctx, key)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	o, err := s.c.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("get %s: %w", key, err)
+	}
+	return o, info, nil
+}

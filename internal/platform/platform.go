@@ -209,7 +209,7 @@ func (p *Platform) startControl(ctx context.Context) error {
 	}
 	var rw *api.RecordWriter
 	p.Engine = console.New(console.Options{Handler: func(ev console.Event) { rw.Handle(ev) }, NewID: newID})
-	p.API = api.New(api.Options{DB: p.DB, Engine: p.Engine, Cipher: cipher, Jobs: p.Queue, Log: p.Log, SessionTTL: p.Cfg.Control.SessionTTL,
+	p.API = api.New(api.Options{DB: p.DB, Engine: p.Engine, Cipher: cipher, Jobs: p.Queue, Blobs: p.Blob, Log: p.Log, SessionTTL: p.Cfg.Control.SessionTTL,
 		Registry: p.Reg, Ready: p.Bus.Ready})
 	rw = p.API.NewRecordWriter(10000)
 	// Console events go on the bus too, so processes of other roles (a

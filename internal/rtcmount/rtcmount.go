@@ -567,7 +567,8 @@ func safeKey(s string) string {
 
 // buildMarkers serves markers.Handler under /api/v1/markers/ behind the
 // API's sign-in: the recording id is a service record id, which must be
-// in the caller's tenant scope (a miss is 404, as everywhere in the API).
+// in the caller's tenant scope, and for an agent one of its own calls (a
+// miss is 404, as everywhere in the API).
 func buildMarkers(_ context.Context, p *platform.Platform) (http.Handler, func(context.Context) error, func(), error) {
 	dir := filepath.Join(p.Cfg.DataDir, "markers")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -591,7 +592,8 @@ func buildMarkers(_ context.Context, p *platform.Platform) (http.Handler, func(c
 			http.NotFound(w, r)
 			return
 		}
-		if _, err := p.DB.Record(r.Context(), c.Scope, rec); err != nil {
+		// The record routes' rule: in scope, and an agent's own calls only.
+		if _, err := p.API.VisibleRecord(r.Context(), c, rec); err != nil {
 			p.API.Fail(w, r, err)
 			return
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -203,6 +204,11 @@ type RecordFilter struct {
 	Business string
 	Channel  string
 	Status   string
+	// QCVerdict is pass, warn or fail; "none" for records without one.
+	QCVerdict string
+	// Within keeps records of this tenant and its descendants (a bank and
+	// its branches); TenantID is one tenant exactly.
+	Within   string
 	From, To time.Time // created between
 	Limit    int       // default 100, at most 1000
 }
@@ -222,6 +228,25 @@ func (s *DB) Records(ctx context.Context, sc Scope, f RecordFilter) ([]Record, e
 	add("business", f.Business)
 	add("channel", f.Channel)
 	add("status", f.Status)
+	if f.QCVerdict == "none" {
+		q += " AND qc_verdict=''"
+	} else {
+		add("qc_verdict", f.QCVerdict)
+	}
+	if f.Within != "" {
+		sub, err := s.Scope(ctx, f.Within)
+		if errors.Is(err, ErrNotFound) || (err == nil && !sc.all && !sc.Contains(f.Within)) {
+			// An unknown tenant, or one outside the caller's scope: no
+			// records, the same answer either way.
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		c, a := sub.cond("tenant_id")
+		q += " AND " + c
+		args = append(args, a...)
+	}
 	if !f.From.IsZero() {
 		q += " AND created_at>=?"
 		args = append(args, ms(f.From))

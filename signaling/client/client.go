@@ -67,7 +67,13 @@ type Client struct {
 	// are held until it is set (AddICECandidate would fail).
 	candMu sync.Mutex
 	early  map[*webrtc.PeerConnection][]webrtc.ICECandidateInit
-	done   chan struct{}
+	// offers counts sub offers received but not yet applied: candidates
+	// that arrive meanwhile belong to the new offer (an ICE restart's new
+	// ufrag), so they wait for it instead of going to the old description.
+	offers  int
+	offerMu sync.Mutex // applies sub offers one at a time, in arrival order
+	offerQ  []*signaling.Message
+	done    chan struct{}
 }
 
 // NewAPI returns a pion API with the codecs the server uses and the
@@ -130,7 +136,17 @@ func Join(ctx context.Context, opts Options) (*Client, error) {
 			}
 		})
 	}
-	c.Sub.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	c.Sub.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		// Read the receiver's RTCP: the interceptors (receiver reports
+		// with the sender-report echo the server's round trip needs) only
+		// see what is read.
+		go func() {
+			for {
+				if _, _, err := r.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
 		if opts.OnTrack != nil {
 			opts.OnTrack(t, c.TrackInfo(t.ID()))
 		}
@@ -218,7 +234,13 @@ func (c *Client) read(ws *websocket.Conn) {
 		}
 		switch m.Type {
 		case signaling.TOffer:
-			go c.onOffer(&m)
+			c.candMu.Lock()
+			c.offers++
+			c.candMu.Unlock()
+			c.offerMu.Lock()
+			c.offerQ = append(c.offerQ, &m)
+			c.offerMu.Unlock()
+			go c.nextOffer()
 		case signaling.TCandidate:
 			var ca signaling.Candidate
 			if json.Unmarshal(m.Data, &ca) == nil {
@@ -242,7 +264,7 @@ func (c *Client) addCandidate(ca signaling.Candidate) {
 	init := webrtc.ICECandidateInit{Candidate: cand, SDPMid: ca.SDPMid, SDPMLineIndex: ca.SDPMLineIndex}
 	c.candMu.Lock()
 	defer c.candMu.Unlock()
-	if pc.RemoteDescription() == nil {
+	if pc.RemoteDescription() == nil || (pc == c.Sub && c.offers > 0) {
 		if c.early == nil {
 			c.early = map[*webrtc.PeerConnection][]webrtc.ICECandidateInit{}
 		}
@@ -257,23 +279,54 @@ func (c *Client) addCandidate(ca signaling.Candidate) {
 func (c *Client) setRemote(pc *webrtc.PeerConnection, d webrtc.SessionDescription) error {
 	c.candMu.Lock()
 	defer c.candMu.Unlock()
-	if err := pc.SetRemoteDescription(d); err != nil {
-		return err
+	if pc == c.Sub && d.Type == webrtc.SDPTypeOffer {
+		c.offers--
+	}
+	err := pc.SetRemoteDescription(d)
+	c.flushEarly(pc)
+	return err
+}
+
+// flushEarly adds the held candidates once no newer offer is pending
+// (ones for an older ufrag are refused by pion, harmlessly); under candMu.
+func (c *Client) flushEarly(pc *webrtc.PeerConnection) {
+	if pc.RemoteDescription() == nil || (pc == c.Sub && c.offers > 0) {
+		return
 	}
 	for _, ca := range c.early[pc] {
 		_ = pc.AddICECandidate(ca)
 	}
 	delete(c.early, pc)
-	return nil
 }
 
+// nextOffer applies the oldest queued sub offer (one goroutine per
+// offer, serialised by subMu, so they apply in arrival order).
+func (c *Client) nextOffer() {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	c.offerMu.Lock()
+	m := c.offerQ[0]
+	c.offerQ = c.offerQ[1:]
+	c.offerMu.Unlock()
+	c.onOffer(m)
+}
+
+// onOffer answers a sub offer; called under subMu.
 func (c *Client) onOffer(m *signaling.Message) {
+	applied := false
+	defer func() {
+		if !applied { // the offer failed: stop holding candidates for it
+			c.candMu.Lock()
+			c.offers--
+			c.flushEarly(c.Sub)
+			c.candMu.Unlock()
+		}
+	}()
 	var sdp signaling.SDP
 	if json.Unmarshal(m.Data, &sdp) != nil {
 		return
 	}
-	c.subMu.Lock()
-	defer c.subMu.Unlock()
+	applied = true
 	if err := c.setRemote(c.Sub, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp.SDP}); err != nil {
 		c.log.Warn("client: sub offer", "err", err)
 		return

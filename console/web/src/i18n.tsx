@@ -84,7 +84,6 @@ const base: Record<string, [string, string]> = {
   markerAdded: ['已添加标记', 'Marker added'],
   timeline: ['时间轴标记（自动与人工）', 'Timeline markers (automatic and manual)'],
   recordingFiles: ['录像文件', 'Recording files'],
-  noDownload: ['接口暂未提供录像下载地址，仅显示文件信息', 'The API does not expose a download URL yet: file details only'],
   summary: ['服务小结', 'Summary'],
   rating: ['评价', 'Rating'],
   back: ['返回', 'Back'],

@@ -16,6 +16,16 @@ const Desk = lazy(() => import('./pages/Desk'));
 const Monitor = lazy(() => import('./pages/Monitor')); // live monitor (desk area)
 const Records = lazy(() => import('./pages/Records'));
 const RecordDetail = lazy(() => import('./pages/RecordDetail'));
+// Reports and administration (docs/web.md "Reports", "Administration").
+import { canAdmin, canAudit, canReports } from './adminRoles';
+const Reports = lazy(() => import('./pages/Reports'));
+const adminPages: Record<string, React.LazyExoticComponent<() => JSX.Element>> = {
+  tenants: lazy(() => import('./pages/admin/Tenants')), queues: lazy(() => import('./pages/admin/Queues')),
+  agents: lazy(() => import('./pages/admin/Agents')), users: lazy(() => import('./pages/admin/Users')),
+  templates: lazy(() => import('./pages/admin/Templates')), audit: lazy(() => import('./pages/admin/Audit')),
+};
+const adminKeys: Record<string, string> = { tenants: 'adTenants', queues: 'adQueues', agents: 'adAgents', users: 'adUsers', templates: 'adTemplates', audit: 'adAudit' };
+const canAdminPage = (page: string) => (page === 'audit' ? canAudit : canAdmin);
 
 function LangSwitch() {
   const t = useT();
@@ -46,13 +56,16 @@ function Shell({ children, need }: { children: React.ReactNode; need?: (role?: s
     canDesk(me.role) && { key: '/desk', label: <Link to="/desk">{t('desk')}</Link> },
     canWallboard(me.role) && { key: '/monitor', label: <Link to="/monitor">{t('monitorPage')}</Link> },
     { key: '/records', label: <Link to="/records">{t('records')}</Link> },
+    canReports(me.role) && { key: '/reports', label: <Link to="/reports">{t('reports')}</Link> },
+    canAudit(me.role) && { key: '/admin', label: t('admin'), children: Object.keys(adminPages).filter((p) => canAdminPage(p)(me.role))
+      .map((p) => ({ key: '/admin/' + p, label: <Link to={'/admin/' + p}>{t(adminKeys[p])}</Link> })) },
   ].filter(Boolean) as { key: string; label: React.ReactNode }[];
   return (
     <MeContext.Provider value={me}>
       <Layout style={{ minHeight: '100vh' }}>
         <Layout.Header style={{ display: 'flex', alignItems: 'center', gap: 16, padding: '0 16px' }}>
           <Typography.Text strong style={{ color: '#fff', whiteSpace: 'nowrap' }}>{t('appName')}</Typography.Text>
-          <Menu theme="dark" mode="horizontal" selectedKeys={[key]} style={{ flex: 1, minWidth: 0 }} items={items} />
+          <Menu theme="dark" mode="horizontal" selectedKeys={[key, loc.pathname]} style={{ flex: 1, minWidth: 0 }} items={items} />
           <Space>
             <Typography.Text style={{ color: '#fff' }}>{me.username}</Typography.Text>
             <LangSwitch />
@@ -91,6 +104,8 @@ function App() {
             <Route path="/monitor" element={<Shell need={canWallboard}><Monitor /></Shell>} />
             <Route path="/records" element={<Shell><Records /></Shell>} />
             <Route path="/records/:id" element={<Shell><RecordDetail /></Shell>} />
+            <Route path="/reports" element={<Shell need={canReports}><Reports /></Shell>} />
+            {Object.entries(adminPages).map(([p, Page]) => <Route key={p} path={'/admin/' + p} element={<Shell need={canAdminPage(p)}><Page /></Shell>} />)}
             <Route path="*" element={<Home />} />
           </Routes>
         </BrowserRouter>

@@ -1,0 +1,286 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/witness-media/witness/analyzers"
+	_ "github.com/witness-media/witness/analyzers/light" // one real analyzer for the template catalogue
+	web "github.com/witness-media/witness/console/web"
+	"github.com/witness-media/witness/internal/api"
+	"github.com/witness-media/witness/mixer"
+)
+
+type adminResult struct {
+	OK          bool     `json:"ok"`
+	Steps       []string `json:"steps"`
+	Errors      []string `json:"errors"`
+	Screenshots []string `json:"screenshots"`
+	Exports     []struct {
+		Kind, File, Name, Query string
+	} `json:"exports"`
+}
+
+// TestBrowserAdmin drives headless Chromium through e2e/admin.mjs against
+// a real `witness serve`: keyboard sign-in with the forced password
+// change; a sub-tenant, a queue with a route, a user, a skill and a
+// business template made through the pages; the audit viewer showing
+// those actions; each report charted, tabled and exported. The Go side
+// checks the server state the pages produced and opens every saved
+// workbook with excelize, comparing sheets, headers and cells with the
+// JSON API for the same query, and the figures of the known calls.
+func TestBrowserAdmin(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Skip("no /usr/bin/chromium (deploy/setup.sh installs it)")
+	}
+	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
+		t.Skip("console/web/node_modules absent: run deploy/setup.sh (npm ci)")
+	}
+	if !web.Built() {
+		t.Skip("console/web/dist not built: run deploy/setup.sh (npm run build), then re-run")
+	}
+	// What `witness serve` registers (cmd/witness/serve_templates.go).
+	api.SetTemplateCatalog(mixer.Builtins(), analyzers.Names())
+	p := start(t)
+	first := p.FirstAdminPassword()
+	if first == "" {
+		t.Fatal("no first admin password")
+	}
+	shots := os.Getenv("WITNESS_SCREENSHOTS")
+	if shots == "" {
+		var err error
+		if shots, err = os.MkdirTemp("", "witness-web-shots-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(shots, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	dl := t.TempDir()
+	const newPW = "Witness-admin-2026"
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "e2e/admin.mjs", p.URL())
+	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+first, "NEW_PASSWORD="+newPW, "SHOT_DIR="+shots, "DL_DIR="+dl)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	t.Logf("browser steps:\n%s", stderr.String())
+	var res adminResult
+	line := strings.TrimSpace(stdout.String())
+	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
+		line = line[i+1:]
+	}
+	if err := json.Unmarshal([]byte(line), &res); err != nil {
+		t.Fatalf("admin.mjs output %q: %v (exit %v)", stdout.String(), err, runErr)
+	}
+	for _, e := range res.Errors {
+		t.Errorf("browser: %s", e)
+	}
+	if runErr != nil || !res.OK {
+		t.Fatalf("admin.mjs failed: %v", runErr)
+	}
+
+	tok := adminLogin(t, p.URL(), "admin", newPW)
+	get := func(path string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", p.URL()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", path, r.StatusCode)
+		}
+		if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// What the pages did, as the server stored it.
+	var tn struct {
+		ParentID    string `json:"parent_id"`
+		Name, Level string
+		Settings    struct {
+			Hours      struct{ Open string }
+			Businesses []struct {
+				Code, Name string
+				Products   []string
+			}
+			Routing struct {
+				Queues []struct{ Name string }
+				Routes []struct{ Business, Queue string }
+			}
+		}
+	}
+	get("/api/v1/tenants/e2e-bank", &tn)
+	if tn.ParentID != "province" || tn.Name != "E2E 银行总行" || tn.Level != "bank" || tn.Settings.Hours.Open != "00:00" {
+		t.Errorf("sub-tenant %+v", tn)
+	}
+	if b := tn.Settings.Businesses; len(b) != 1 || b[0].Code != "open" || b[0].Name != "开户" || !reflect.DeepEqual(b[0].Products, []string{"储蓄卡"}) {
+		t.Errorf("business catalogue %+v", b)
+	}
+	if q := tn.Settings.Routing; len(q.Queues) != 1 || q.Queues[0].Name != "e2eq" || len(q.Routes) != 1 || q.Routes[0].Queue != "e2eq" || q.Routes[0].Business != "open" {
+		t.Errorf("queues and routes %+v", q)
+	}
+	var users struct {
+		Users []struct {
+			U      string `json:"username"`
+			D      string `json:"display_name"`
+			R      string `json:"role"`
+			Skills map[string]int
+		}
+	}
+	get("/api/v1/users?tenant=e2e-bank", &users)
+	if len(users.Users) != 1 || users.Users[0].U != "e2e-agent" || users.Users[0].R != "agent" || users.Users[0].D != "E2E 坐席甲" || users.Users[0].Skills["open"] != 5 {
+		t.Errorf("users of e2e-bank %+v", users.Users)
+	}
+	var tpls struct {
+		Templates []struct {
+			Business, Layout string
+			Analyzers        []string
+			Watermark        struct{ Text, Position string }
+		}
+	}
+	get("/api/v1/tenants/e2e-bank/templates", &tpls)
+	if len(tpls.Templates) != 1 || tpls.Templates[0].Layout != "side-by-side" || tpls.Templates[0].Watermark.Position != "top-right" ||
+		!reflect.DeepEqual(tpls.Templates[0].Analyzers, []string{"light"}) {
+		t.Errorf("templates %+v", tpls.Templates)
+	}
+
+	// Every report was exported; each workbook matches the JSON API.
+	kinds := map[string]bool{}
+	for _, x := range res.Exports {
+		kinds[x.Kind] = true
+		var js struct {
+			Columns []struct{ Key, ZH, EN string }
+			Rows    []map[string]any
+		}
+		get("/api/v1/reports/"+x.Kind+"?"+x.Query, &js)
+		if !strings.HasPrefix(x.Name, "witness-"+x.Kind+"-") || !strings.HasSuffix(x.Name, ".xlsx") {
+			t.Errorf("%s download named %q", x.Kind, x.Name)
+		}
+		f, err := excelize.OpenFile(x.File)
+		if err != nil {
+			t.Fatalf("%s: %v", x.File, err)
+		}
+		sheet := map[string]string{"business": "业务报表", "agents": "坐席绩效", "queues": "队列报表", "branches": "网点报表"}[x.Kind]
+		if got := f.GetSheetList(); !reflect.DeepEqual(got, []string{sheet, "条件"}) {
+			t.Errorf("%s sheets %v", x.Kind, got)
+		}
+		rows, err := f.GetRows(sheet)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != len(js.Rows)+1 || len(js.Rows) == 0 {
+			t.Fatalf("%s: %d sheet rows for %d JSON rows", x.Kind, len(rows), len(js.Rows))
+		}
+		byKey := map[string]map[string]string{} // first column -> key -> cell
+		for i, c := range js.Columns {
+			if rows[0][i] != c.ZH {
+				t.Errorf("%s header %d %q, want %q", x.Kind, i, rows[0][i], c.ZH)
+			}
+			for r, row := range js.Rows {
+				want := fmt.Sprint(row[c.Key])
+				if v, ok := row[c.Key].(float64); ok {
+					want = strconv.FormatFloat(v, 'f', -1, 64)
+				}
+				got := ""
+				if i < len(rows[r+1]) {
+					got = rows[r+1][i]
+				}
+				if got != want {
+					t.Errorf("%s row %d %s: cell %q, JSON %q", x.Kind, r+1, c.Key, got, want)
+				}
+				if byKey[rows[r+1][0]] == nil {
+					byKey[rows[r+1][0]] = map[string]string{}
+				}
+				byKey[rows[r+1][0]][c.Key] = got
+			}
+		}
+		// The known calls: in e2e-bank, business open, queue e2eq, one
+		// answered and rated 5 by the customer, one abandoned.
+		want := map[string]map[string]map[string]string{
+			"business": {"open": {"calls": "2", "answered": "1", "missed": "1"}},
+			"queues": {"e2e-bank": {"queue": "e2eq", "offered": "2", "answered": "1", "abandoned": "1", "timeout": "0", "answer_rate": "50",
+				"agents_now": "1", "idle_now": "1", "waiting_now": "0"}},
+			"branches": {"e2e-bank": {"calls": "2", "answered": "1", "missed": "1", "avg_rating": "5", "agents_now": "1"}, "province": {"calls": "0"}},
+			"agents":   {"u-e2e-agent": {"calls": "1", "rated": "1", "avg_rating": "5", "rating_5": "1", "unrated": "0"}},
+		}[x.Kind]
+		for row, cells := range want {
+			for k, v := range cells {
+				if byKey[row][k] != v {
+					t.Errorf("%s %s %s = %q, want %q (sheet %v)", x.Kind, row, k, byKey[row][k], v, byKey)
+				}
+			}
+		}
+	}
+	if len(kinds) != 4 {
+		t.Errorf("exports of %v, want all four reports", kinds)
+	}
+	// Exports are audited.
+	var au struct {
+		Entries []struct{ Action, Actor, Target string }
+	}
+	get("/api/v1/audit?action=report.export&limit=50", &au)
+	if len(au.Entries) != 4 || au.Entries[0].Actor != "admin" {
+		t.Errorf("report.export audit entries %+v", au.Entries)
+	}
+
+	want := map[string]int{"desktop": 1366, "phone": 390}
+	if len(res.Screenshots) < 18 {
+		t.Errorf("%d screenshots, want ≥ 18", len(res.Screenshots))
+	}
+	for _, f := range res.Screenshots {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		c, err := png.DecodeConfig(fh)
+		fh.Close()
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		kind := strings.TrimSuffix(filepath.Base(f), ".png")
+		kind = kind[strings.LastIndexByte(kind, '-')+1:]
+		if c.Width != want[kind] {
+			t.Errorf("%s: width %d, want %d", f, c.Width, want[kind])
+		}
+	}
+	t.Logf("%d screenshots in %s", len(res.Screenshots), shots)
+}
+
+func adminLogin(t *testing.T, base, user, pw string) string {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"username": user, "password": pw})
+	r, err := http.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var m struct{ Token string }
+	_ = json.NewDecoder(r.Body).Decode(&m)
+	if r.StatusCode != 200 || m.Token == "" {
+		t.Fatalf("sign-in of %s: %d", user, r.StatusCode)
+	}
+	return m.Token
+}
