@@ -20,6 +20,7 @@ const step = (s) => { out.steps.push(s); process.stderr.write('desk e2e: ' + s +
 const T = 60000;
 
 function watch(page, name) {
+  page.setDefaultTimeout(T); // a loaded shared machine: generous, never a fixed sleep
   page.on('console', (m) => { if (m.type() === 'error') out.errors.push(`${name}: console: ${m.text()}`); });
   page.on('pageerror', (e) => out.errors.push(`${name}: page: ${e.message}`));
 }
