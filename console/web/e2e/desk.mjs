@@ -351,7 +351,8 @@ try {
   await apage.getByRole('combobox', { name: '客户标签' }).click();
   await apage.keyboard.type('VIP客户');
   await apage.keyboard.press('Enter');
-  await apage.keyboard.press('Escape');
+  await apage.getByTestId('wrapup').locator('.ant-select-selection-item').filter({ hasText: 'VIP客户' }).waitFor();
+  await apage.getByLabel('服务小结').focus(); // leave the tags field
   await unlabeled(apage, '[data-testid="wrapup"]', 'wrapup');
   await both(apage, 'desk-wrapup');
   await apage.getByTestId('wrapup-submit').click();

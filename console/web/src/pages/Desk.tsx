@@ -55,6 +55,8 @@ export default function Desk() {
   const [now, setNow] = useState(Date.now());
   const [wrapDone, setWrapDone] = useState(false);
   const callStart = useRef(0);
+  const callRef = useRef<Ticket | null>(null);
+  callRef.current = call;
   const client = useRef<CallClient | null>(null);
   const token = useRef('');
   const sources = useRef(new Map<string, string>());
@@ -67,7 +69,9 @@ export default function Desk() {
       if (ev.change && ev.change.agent_id === me.id) setState(ev.change.to);
       if (ev.kind === 'ticket.ringing' && ev.ticket) setRinging(ev.ticket);
       if ((ev.kind === 'ticket.returned' || ev.kind === 'ticket.left' || ev.kind === 'ticket.timeout') && ev.ticket) setRinging((r) => (r && r.id === ev.ticket!.id ? null : r));
-      if (ev.kind === 'ticket.ended' && ev.ticket) setCall((c) => { if (c && c.id === ev.ticket!.id) { teardown(); setWrap(c); return null; } return c; });
+      // Ended elsewhere (a supervisor, the server): leave the room, go to wrap-up.
+      const c = callRef.current;
+      if (ev.kind === 'ticket.ended' && ev.ticket && c && c.id === ev.ticket.id) { teardown(); setWrap(c); setCall(null); }
     };
     const run = async () => {
       while (!ac.signal.aborted) {
@@ -287,7 +291,7 @@ export default function Desk() {
               <Form form={form} layout="vertical" onFinish={submitWrap} initialValues={{ summary: '', options: [], tags: [] }}>
                 <Form.Item label={t('wrapSummary')} name="summary" rules={[{ required: true, message: t('required') }]}><Input.TextArea rows={3} maxLength={2000} /></Form.Item>
                 <Form.Item label={t('wrapOptions')} name="options"><Checkbox.Group options={summaryOptions.map((o) => ({ value: L(o), label: L(o) }))} /></Form.Item>
-                <Form.Item label={t('wrapTags')} name="tags"><Select mode="tags" aria-label={t('wrapTags')} placeholder={t('wrapTagsHint')} /></Form.Item>
+                <Form.Item label={t('wrapTags')} name="tags"><Select mode="tags" aria-label={t('wrapTags')} placeholder={t('wrapTagsHint')} notFoundContent={null} open={false} tokenSeparators={[',', '，']} /></Form.Item>
                 <Space><Button type="primary" htmlType="submit" data-testid="wrapup-submit">{t('wrapSubmit')}</Button>
                   <Button onClick={() => { setWrap(null); form.resetFields(); }}>{t('wrapClose')}</Button></Space>
               </Form>
