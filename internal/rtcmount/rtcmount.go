@@ -62,6 +62,7 @@ func Register() {
 	once.Do(func() {
 		platform.RegisterMount(platform.Mount{Name: "signaling", Prefix: Prefix, Role: platform.RoleSignaling, Build: buildSignaling})
 		platform.RegisterMount(platform.Mount{Name: "markers", Prefix: MarkersPrefix, Role: platform.RoleControl, Build: buildMarkers})
+		platform.RegisterMount(platform.Mount{Name: "live-alerts", Prefix: AlertsPrefix, Role: platform.RoleControl, Build: buildAlerts})
 		// Call tokens belong to the control plane (tickets, agents): they
 		// are signed by the signaling server in this process, or with the
 		// shared signaling.secret when signaling runs elsewhere.

@@ -131,6 +131,64 @@ class WitnessCall {
     return this.send("mute", {kind, muted});
   }
   chat(text, to) { return this.send("chat", to ? {text, to} : {text}); }
+  recall(messageID) { return this.send("recall", {message_id: messageID}); }
+  hold(on) { return this.send("hold", {on}); }
+  record(action) { return this.send("record", {action}); }
+  // renegotiate sends a new publisher offer after tracks were added or
+  // removed mid-call (screen share).
+  async renegotiate() {
+    const offer = await this.pub.createOffer();
+    await this.pub.setLocalDescription(offer);
+    const ans = await this.send("offer", {sdp: offer.sdp});
+    await this.pub.setRemoteDescription({type: "answer", sdp: ans.sdp});
+  }
+  // publishTrack adds a track to the call (source screen for a screen
+  // share); returns its RTCRtpSender for unpublishTrack.
+  async publishTrack(track, source, stream) {
+    await this.send("publish", {tracks: [{track_id: track.id, source}]});
+    const sender = this.pub.addTrack(track, stream || new MediaStream([track]));
+    await this.renegotiate();
+    return sender;
+  }
+  async unpublishTrack(sender) {
+    const id = sender.track && sender.track.id;
+    this.pub.removeTrack(sender);
+    if (id) { try { await this.send("unpublish", {track_id: id}); } catch (e) { this.log("unpublish", e); } }
+    await this.renegotiate();
+  }
+  // replaceTrack swaps the published camera or microphone for another
+  // device's track (front/back camera) without renegotiation; the
+  // server keeps the same track.
+  async replaceTrack(kind, track) {
+    const s = this.pub && this.pub.getSenders().find(x => x.track && x.track.kind === kind);
+    if (!s) throw new Error("no " + kind + " track published");
+    const old = s.track;
+    await s.replaceTrack(track);
+    if (this.stream) { this.stream.removeTrack(old); this.stream.addTrack(track); }
+    track.enabled = old.enabled;
+    old.stop();
+  }
+  // sendFile uploads a File/Blob through the signaling socket (file_offer,
+  // then file_chunk of 48 KiB; the server checks type rules and sha256)
+  // and resolves with the finished FileInfo; the room gets a chat file
+  // message. onProgress(received, size) after each chunk.
+  async sendFile(file, to, onProgress) {
+    const buf = new Uint8Array(await file.arrayBuffer());
+    const sum = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", buf)), b => b.toString(16).padStart(2, "0")).join("");
+    const offer = {name: file.name, mime: file.type || "application/octet-stream", size: buf.length, sha256: sum};
+    if (to) offer.to = to;
+    const fi = await this.send("file_offer", offer);
+    let last = fi;
+    for (let off = fi.received || 0; off < buf.length;) {
+      const part = buf.subarray(off, Math.min(off + 48 * 1024, buf.length));
+      let bin = "";
+      for (let i = 0; i < part.length; i += 0x8000) bin += String.fromCharCode.apply(null, part.subarray(i, i + 0x8000));
+      last = await this.send("file_chunk", {file_id: fi.id, offset: off, data: btoa(bin)});
+      off += part.length;
+      if (onProgress) onProgress(off, buf.length);
+    }
+    return last;
+  }
   close() { this.closed = true; try { this.send("leave"); } catch (e) {} if (this.pub) this.pub.close(); if (this.sub) this.sub.close(); if (this.ws) this.ws.close(); }
 }
 window.WitnessCall = WitnessCall;

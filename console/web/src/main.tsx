@@ -13,6 +13,7 @@ import Customer from './pages/Customer';
 // Pages behind sign-in load on demand (ECharts only with the dashboard).
 const Dashboard = lazy(() => import('./pages/Dashboard'));
 const Desk = lazy(() => import('./pages/Desk'));
+const Monitor = lazy(() => import('./pages/Monitor')); // live monitor (desk area)
 const Records = lazy(() => import('./pages/Records'));
 const RecordDetail = lazy(() => import('./pages/RecordDetail'));
 // Reports and administration (docs/web.md "Reports", "Administration").
@@ -53,6 +54,7 @@ function Shell({ children, need }: { children: React.ReactNode; need?: (role?: s
   const items = [
     canWallboard(me.role) && { key: '/dashboard', label: <Link to="/dashboard">{t('dashboard')}</Link> },
     canDesk(me.role) && { key: '/desk', label: <Link to="/desk">{t('desk')}</Link> },
+    canWallboard(me.role) && { key: '/monitor', label: <Link to="/monitor">{t('monitorPage')}</Link> },
     { key: '/records', label: <Link to="/records">{t('records')}</Link> },
     canReports(me.role) && { key: '/reports', label: <Link to="/reports">{t('reports')}</Link> },
     canAudit(me.role) && { key: '/admin', label: t('admin'), children: Object.keys(adminPages).filter((p) => canAdminPage(p)(me.role))
@@ -99,6 +101,7 @@ function App() {
             <Route path="/h5" element={<Customer extra={<LangSwitch />} />} />
             <Route path="/dashboard" element={<Shell need={canWallboard}><Dashboard /></Shell>} />
             <Route path="/desk" element={<Shell need={canDesk}><Desk /></Shell>} />
+            <Route path="/monitor" element={<Shell need={canWallboard}><Monitor /></Shell>} />
             <Route path="/records" element={<Shell><Records /></Shell>} />
             <Route path="/records/:id" element={<Shell><RecordDetail /></Shell>} />
             <Route path="/reports" element={<Shell need={canReports}><Reports /></Shell>} />
