@@ -146,7 +146,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/api/v1/records/{id}/events", Perm: P(auth.PermRecordRead), Summary: "Analyzer and recorder events on the record's recording files (from the linked .markers.json files), with media times", h: s.recordEvents},
 		{Method: "POST", Path: "/api/v1/records/{id}/files/{name}/link", Perm: P(auth.PermRecordRead), Summary: "A signed link (1 h) to one recording file of the record, for a player (purpose play) or a download; audited as record.play / record.download", Body: fileLinkReq{}, h: s.recordFileLink},
 		{Method: "GET", Path: "/api/v1/records/{id}/files/{name}", Public: true, Summary: "Stream one recording file (HTTP Range; ETag and X-Content-SHA256 = the record's sha256) with a signed link from …/link, or with a bearer token (record.read; each request audited as record.download)", h: s.recordFile},
-		{Method: "PUT", Path: "/api/v1/records/{id}/summary", Perm: P(auth.PermRecordWrite), Summary: "Service summary, preset options, customer tags, rating", Body: store.RecordSummary{}, h: s.putSummary},
+		{Method: "PUT", Path: "/api/v1/records/{id}/summary", Perm: P(auth.PermRecordWrite), Summary: "Service summary, preset options, customer tags, rating (0 or absent keeps the stored rating)", Body: store.RecordSummary{}, h: s.putSummary},
 
 		{Method: "POST", Path: "/api/v1/records/{id}/items", Perm: P(auth.PermRecordWrite), Summary: "Append chat lines, file references and timeline markers", Body: store.RecordItems{}, h: s.putItems},
 		{Method: "GET", Path: "/api/v1/audit", Perm: P(auth.PermAuditRead), Summary: "Audit entries in scope: after= oldest first; or newest first with before, tenant, actor, action (prefix), from, to, limit", h: s.listAuditQuery},

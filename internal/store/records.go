@@ -448,18 +448,20 @@ type RecordSummary struct {
 	Summary        string   `json:"summary"`
 	SummaryOptions []string `json:"summary_options"`
 	CustomerTags   []string `json:"customer_tags"`
-	Rating         int      `json:"rating"` // customer satisfaction 1..5; 0 = not rated
+	Rating         int      `json:"rating"` // customer satisfaction 1..5; 0 = not rated (on write: keep the stored one)
 }
 
-// SetRecordSummary writes summary, preset options, tags and rating.
+// SetRecordSummary writes summary, preset options, tags and, when given
+// (1..5), the rating. A zero rating keeps the stored one: the agent's
+// wrap-up must not erase a rating the customer gave meanwhile.
 func (s *DB) SetRecordSummary(ctx context.Context, sc Scope, id string, sum RecordSummary) error {
 	if sum.Rating < 0 || sum.Rating > 5 {
 		return fmt.Errorf("store: rating %d: %w", sum.Rating, ErrInvalid)
 	}
 	j := func(v []string) string { b, _ := json.Marshal(nonNil(v)); return string(b) }
 	cond, cargs := sc.cond("tenant_id")
-	res, err := s.exec(ctx, `UPDATE service_records SET summary=?, summary_options=?, customer_tags=?, rating=?, updated_at=? WHERE id=? AND `+cond,
-		append([]any{sum.Summary, j(sum.SummaryOptions), j(sum.CustomerTags), sum.Rating, ms(s.now()), id}, cargs...)...)
+	res, err := s.exec(ctx, `UPDATE service_records SET summary=?, summary_options=?, customer_tags=?, rating=CASE WHEN ? > 0 THEN ? ELSE rating END, updated_at=? WHERE id=? AND `+cond,
+		append([]any{sum.Summary, j(sum.SummaryOptions), j(sum.CustomerTags), sum.Rating, sum.Rating, ms(s.now()), id}, cargs...)...)
 	return affected(res, err, "record summary "+id)
 }
 

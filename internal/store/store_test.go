@@ -360,6 +360,11 @@ func TestRecordFlowAndSummary(t *testing.T) {
 			len(r.Recordings) != 1 || r.QCVerdict != "pass" || !r.QueuedAt.Equal(q) || r.Business != "open" {
 			t.Fatalf("record %+v", r)
 		}
+		// A wrap-up without a rating keeps the customer's.
+		must(t, db.SetRecordSummary(ctx, a, "T1", RecordSummary{Summary: "开户完成，已复核"}))
+		if r, _ := db.Record(ctx, a, "T1"); r.Rating != 5 || r.Summary != "开户完成，已复核" {
+			t.Fatalf("summary without a rating: rating %d, summary %q", r.Rating, r.Summary)
+		}
 		if err := db.SetRecordSummary(ctx, scope(t, db, "B"), "T1", RecordSummary{Summary: "x"}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("B summary on A's record: %v", err)
 		}

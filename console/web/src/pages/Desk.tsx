@@ -202,10 +202,8 @@ export default function Desk() {
   const [form] = Form.useForm();
   const submitWrap = (v: { summary: string; options: string[]; tags: string[] }) => guard(async () => {
     const id = wrap!.id;
-    const cur = await api('GET', `/api/v1/records/${encodeURIComponent(id)}`);
-    // Keep the customer's rating if it came in first (the summary PUT
-    // writes the rating too).
-    await api('PUT', `/api/v1/records/${encodeURIComponent(id)}/summary`, { summary: v.summary || '', summary_options: v.options || [], customer_tags: v.tags || [], rating: cur.rating || 0 });
+    // No rating: the customer's (given before or after) is kept.
+    await api('PUT', `/api/v1/records/${encodeURIComponent(id)}/summary`, { summary: v.summary || '', summary_options: v.options || [], customer_tags: v.tags || [] });
     const me2 = client.current?.me;
     const lines = msgs.filter((m) => m.kind === 'text' && m.text && !m.recalled).map((m) => ({ at: m.time, from: m.from_role === 'agent' || m.from === me2 ? (me?.username || 'agent') : wrap!.customer_id, text: m.text }));
     if (lines.length && !wrapDone) await api('POST', `/api/v1/records/${encodeURIComponent(id)}/items`, { chat: lines });
