@@ -2,14 +2,10 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -26,11 +22,8 @@ import (
 )
 
 type adminResult struct {
-	OK          bool     `json:"ok"`
-	Steps       []string `json:"steps"`
-	Errors      []string `json:"errors"`
-	Screenshots []string `json:"screenshots"`
-	Exports     []struct {
+	scriptRun
+	Exports []struct {
 		Kind, File, Name, Query string
 	} `json:"exports"`
 }
@@ -60,40 +53,11 @@ func TestBrowserAdmin(t *testing.T) {
 	if first == "" {
 		t.Fatal("no first admin password")
 	}
-	shots := os.Getenv("WITNESS_SCREENSHOTS")
-	if shots == "" {
-		var err error
-		if shots, err = os.MkdirTemp("", "witness-web-shots-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(shots, 0o750); err != nil {
-		t.Fatal(err)
-	}
+	shots := shotDir(t)
 	dl := t.TempDir()
 	const newPW = "Witness-admin-2026"
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "e2e/admin.mjs", p.URL())
-	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+first, "NEW_PASSWORD="+newPW, "SHOT_DIR="+shots, "DL_DIR="+dl)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	t.Logf("browser steps:\n%s", stderr.String())
 	var res adminResult
-	line := strings.TrimSpace(stdout.String())
-	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
-		line = line[i+1:]
-	}
-	if err := json.Unmarshal([]byte(line), &res); err != nil {
-		t.Fatalf("admin.mjs output %q: %v (exit %v)", stdout.String(), err, runErr)
-	}
-	for _, e := range res.Errors {
-		t.Errorf("browser: %s", e)
-	}
-	if runErr != nil || !res.OK {
-		t.Fatalf("admin.mjs failed: %v", runErr)
-	}
+	runScript(t, "admin.mjs", p.URL(), 4*time.Minute, []string{"ADMIN_PASSWORD=" + first, "NEW_PASSWORD=" + newPW, "SHOT_DIR=" + shots, "DL_DIR=" + dl}, &res)
 
 	tok := adminLogin(t, p.URL(), "admin", newPW)
 	get := func(path string, v any) {
@@ -244,29 +208,7 @@ func TestBrowserAdmin(t *testing.T) {
 		t.Errorf("report.export audit entries %+v", au.Entries)
 	}
 
-	want := map[string]int{"desktop": 1366, "phone": 390}
-	if len(res.Screenshots) < 18 {
-		t.Errorf("%d screenshots, want ≥ 18", len(res.Screenshots))
-	}
-	for _, f := range res.Screenshots {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		c, err := png.DecodeConfig(fh)
-		fh.Close()
-		if err != nil {
-			t.Errorf("%s: %v", f, err)
-			continue
-		}
-		kind := strings.TrimSuffix(filepath.Base(f), ".png")
-		kind = kind[strings.LastIndexByte(kind, '-')+1:]
-		if c.Width != want[kind] {
-			t.Errorf("%s: width %d, want %d", f, c.Width, want[kind])
-		}
-	}
-	t.Logf("%d screenshots in %s", len(res.Screenshots), shots)
+	checkShots(t, res.Screenshots, 18, shots)
 }
 
 func adminLogin(t *testing.T, base, user, pw string) string {

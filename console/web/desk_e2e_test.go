@@ -1,14 +1,11 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,10 +16,7 @@ import (
 )
 
 type deskResult struct {
-	OK          bool                                  `json:"ok"`
-	Steps       []string                              `json:"steps"`
-	Errors      []string                              `json:"errors"`
-	Screenshots []string                              `json:"screenshots"`
+	scriptRun
 	Ticket      string                                `json:"ticket"`
 	Snapshot    string                                `json:"snapshot"`
 	FileSHA     string                                `json:"fileSHA"`
@@ -57,39 +51,10 @@ func TestBrowserDesk(t *testing.T) {
 	if first == "" {
 		t.Fatal("no first admin password")
 	}
-	shots := os.Getenv("WITNESS_SCREENSHOTS")
-	if shots == "" {
-		var err error
-		if shots, err = os.MkdirTemp("", "witness-web-shots-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(shots, 0o750); err != nil {
-		t.Fatal(err)
-	}
+	shots := shotDir(t)
 	dl := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "e2e/desk.mjs", p.URL())
-	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+first, "NEW_PASSWORD=Witness-desk-2026", "SHOT_DIR="+shots, "DL_DIR="+dl)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	t.Logf("browser steps:\n%s", stderr.String())
 	var res deskResult
-	line := strings.TrimSpace(stdout.String())
-	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
-		line = line[i+1:]
-	}
-	if err := json.Unmarshal([]byte(line), &res); err != nil {
-		t.Fatalf("desk.mjs output %q: %v (exit %v)", stdout.String(), err, runErr)
-	}
-	for _, e := range res.Errors {
-		t.Errorf("browser: %s", e)
-	}
-	if runErr != nil || !res.OK {
-		t.Fatalf("desk.mjs failed: %v", runErr)
-	}
+	runScript(t, "desk.mjs", p.URL(), 5*time.Minute, []string{"ADMIN_PASSWORD=" + first, "NEW_PASSWORD=Witness-desk-2026", "SHOT_DIR=" + shots, "DL_DIR=" + dl}, &res)
 
 	// The record as the server has it (the script checked it over the
 	// API as the agent; here straight from the store).
@@ -134,25 +99,7 @@ func TestBrowserDesk(t *testing.T) {
 		t.Errorf("network figures %+v", res.DeskNet)
 	}
 
-	want := map[string]int{"desktop": 1366, "phone": 390}
-	if len(res.Screenshots) < 12 {
-		t.Errorf("%d screenshots, want ≥ 12", len(res.Screenshots))
-	}
-	for _, s := range res.Screenshots {
-		fh, err := os.Open(s)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		c, err := png.DecodeConfig(fh)
-		fh.Close()
-		kind := strings.TrimSuffix(filepath.Base(s), ".png")
-		kind = kind[strings.LastIndexByte(kind, '-')+1:]
-		if err != nil || c.Width != want[kind] {
-			t.Errorf("%s: width %d (%v), want %d", s, c.Width, err, want[kind])
-		}
-	}
-	t.Logf("%d screenshots in %s", len(res.Screenshots), shots)
+	checkShots(t, res.Screenshots, 12, shots)
 }
 
 func fileSHA(t *testing.T, path string) string {

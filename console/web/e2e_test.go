@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -112,10 +111,7 @@ func start(t *testing.T) *platform.Platform {
 }
 
 type e2eResult struct {
-	OK             bool                        `json:"ok"`
-	Steps          []string                    `json:"steps"`
-	Errors         []string                    `json:"errors"`
-	Screenshots    []string                    `json:"screenshots"`
+	scriptRun
 	Ticket         string                      `json:"ticket"`
 	QueueBarPixels int                         `json:"queueBarPixels"`
 	DeskVideo      struct{ Width, Height int } `json:"deskVideo"`
@@ -235,40 +231,11 @@ func TestBrowser(t *testing.T) {
 	if first == "" {
 		t.Fatal("no first admin password")
 	}
-	shots := os.Getenv("WITNESS_SCREENSHOTS")
-	if shots == "" {
-		var err error
-		if shots, err = os.MkdirTemp("", "witness-web-shots-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(shots, 0o750); err != nil {
-		t.Fatal(err)
-	}
+	shots := shotDir(t)
 	const newPW = "Witness-e2e-2026"
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "e2e/run.mjs", p.URL())
-	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+first, "NEW_PASSWORD="+newPW, "SHOT_DIR="+shots,
-		"FAKE_Y4M="+y4m, "FAKE_WAV="+wav, "DOWNLOAD_DIR="+t.TempDir())
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	t.Logf("browser steps:\n%s", stderr.String())
 	var res e2eResult
-	line := strings.TrimSpace(stdout.String())
-	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
-		line = line[i+1:]
-	}
-	if err := json.Unmarshal([]byte(line), &res); err != nil {
-		t.Fatalf("run.mjs output %q: %v (exit %v)", stdout.String(), err, runErr)
-	}
-	for _, e := range res.Errors {
-		t.Errorf("browser: %s", e)
-	}
-	if runErr != nil || !res.OK {
-		t.Fatalf("run.mjs failed: %v", runErr)
-	}
+	runScript(t, "run.mjs", p.URL(), 8*time.Minute, []string{"ADMIN_PASSWORD=" + first, "NEW_PASSWORD=" + newPW, "SHOT_DIR=" + shots,
+		"FAKE_Y4M=" + y4m, "FAKE_WAV=" + wav, "DOWNLOAD_DIR=" + t.TempDir()}, &res)
 
 	// The server's side of what the browser did.
 	login := func(pw string) (int, map[string]any) {
@@ -438,30 +405,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("queue bar pixels %d", res.QueueBarPixels)
 	}
 
-	// Screenshots: real PNGs at the requested widths.
-	want := map[string]int{"desktop": 1366, "phone": 390}
-	if len(res.Screenshots) < 20 {
-		t.Errorf("%d screenshots, want ≥ 20", len(res.Screenshots))
-	}
-	for _, f := range res.Screenshots {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Error(err)
-			continue
-		}
-		c, err := png.DecodeConfig(fh)
-		fh.Close()
-		if err != nil {
-			t.Errorf("%s: %v", f, err)
-			continue
-		}
-		kind := strings.TrimSuffix(filepath.Base(f), ".png")
-		kind = kind[strings.LastIndexByte(kind, '-')+1:]
-		if c.Width != want[kind] {
-			t.Errorf("%s: width %d, want %d", f, c.Width, want[kind])
-		}
-	}
-	t.Logf("%d screenshots in %s", len(res.Screenshots), shots)
+	checkShots(t, res.Screenshots, 20, shots)
 }
 
 func absF(x float64) float64 {
