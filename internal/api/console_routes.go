@@ -172,12 +172,7 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, c *caller) error
 		return err
 	}
 	err = s.eng.Assign(t.ID, req.AgentID, c.user.ID)
-	s.audit(r.Context(), c, t.TenantID, "queue.assign", t.ID, nil, req, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), c, t.TenantID, "queue.assign", t.ID, nil, req, err)
 }
 
 func (s *Server) cutIn(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -186,12 +181,7 @@ func (s *Server) cutIn(w http.ResponseWriter, r *http.Request, c *caller) error 
 		return err
 	}
 	err = s.eng.CutIn(t.ID)
-	s.audit(r.Context(), c, t.TenantID, "queue.cut_in", t.ID, nil, nil, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), c, t.TenantID, "queue.cut_in", t.ID, nil, nil, err)
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, _ *http.Request, c *caller) error {
@@ -338,12 +328,7 @@ func (s *Server) cancelAppointment(w http.ResponseWriter, r *http.Request, c *ca
 		return fmt.Errorf("appointment %s: %w", id, console.ErrNotFound)
 	}
 	err := s.eng.CancelAppointment(id)
-	s.audit(r.Context(), c, a.TenantID, "appointment.cancel", id, a, nil, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), c, a.TenantID, "appointment.cancel", id, a, nil, err)
 }
 
 // RecordWriter turns console events into service records and agent state

@@ -564,12 +564,7 @@ func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request, c *calle
 		return err
 	}
 	err = s.db.DeleteTemplate(r.Context(), c.scope, id, business)
-	s.audit(r.Context(), c, id, "template.delete", id+"/"+business, before, nil, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), c, id, "template.delete", id+"/"+business, before, nil, err)
 }
 
 func (s *Server) putUser(w http.ResponseWriter, r *http.Request, c *caller) error {

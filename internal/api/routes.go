@@ -270,12 +270,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c *calle
 	f := false
 	err = s.db.UpdateUser(r.Context(), store.System(), c.user.ID, store.UserUpdate{PasswordHash: &h, MustChange: &f})
 	s.cache.dropUser(c.user.ID)
-	s.audit(r.Context(), c, c.user.TenantID, "user.password", c.user.ID, nil, nil, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), c, c.user.TenantID, "user.password", c.user.ID, nil, nil, err)
 }
 
 // pendingTOTP holds secrets between enrolment start and confirm, stored
@@ -314,12 +309,7 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	err = s.db.UpdateUser(r.Context(), store.System(), c.user.ID, store.UserUpdate{TOTPSecret: &enc})
 	s.cache.dropUser(c.user.ID)
-	s.audit(r.Context(), c, c.user.TenantID, "user.totp_enrol", c.user.ID, nil, nil, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), c, c.user.TenantID, "user.totp_enrol", c.user.ID, nil, nil, err)
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -534,12 +524,7 @@ func (s *Server) freezeUser(freeze bool) handler {
 		}
 		s.cache.dropUser(u.ID)
 		action := map[bool]string{true: "user.freeze", false: "user.unfreeze"}[freeze]
-		s.audit(r.Context(), c, u.TenantID, action, u.ID, map[string]bool{"frozen": u.Frozen}, map[string]bool{"frozen": freeze}, err)
-		if err != nil {
-			return err
-		}
-		w.WriteHeader(204)
-		return nil
+		return s.auditedDone(w, r.Context(), c, u.TenantID, action, u.ID, map[string]bool{"frozen": u.Frozen}, map[string]bool{"frozen": freeze}, err)
 	}
 }
 
@@ -701,12 +686,7 @@ func (s *Server) putSummary(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	err = s.db.SetRecordSummary(r.Context(), c.scope, id, req)
-	s.audit(r.Context(), c, rec.TenantID, "record.summary", id, store.RecordSummary{Summary: rec.Summary, SummaryOptions: rec.SummaryOptions, CustomerTags: rec.CustomerTags, Rating: rec.Rating}, req, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), c, rec.TenantID, "record.summary", id, store.RecordSummary{Summary: rec.Summary, SummaryOptions: rec.SummaryOptions, CustomerTags: rec.CustomerTags, Rating: rec.Rating}, req, err)
 }
 
 func (s *Server) putItems(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -728,12 +708,7 @@ func (s *Server) putItems(w http.ResponseWriter, r *http.Request, c *caller) err
 		}
 	}
 	err = s.db.AppendRecordItems(r.Context(), c.scope, id, req)
-	s.audit(r.Context(), c, rec.TenantID, "record.items", id, nil, map[string]int{"chat": len(req.Chat), "files": len(req.Files), "markers": len(req.Markers)}, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), c, rec.TenantID, "record.items", id, nil, map[string]int{"chat": len(req.Chat), "files": len(req.Files), "markers": len(req.Markers)}, err)
 }
 
 // rate takes the customer's rating. The ticket token is the customer's
@@ -759,12 +734,7 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		return fmt.Errorf("record %s is %s: rate after the call: %w", id, rec.Status, store.ErrConflict)
 	}
 	err = s.db.SetRecordRating(r.Context(), store.System(), id, req.Rating)
-	s.audit(r.Context(), nil, rec.TenantID, "record.rating", id, map[string]int{"rating": rec.Rating}, req, err)
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(204)
-	return nil
+	return s.auditedDone(w, r.Context(), nil, rec.TenantID, "record.rating", id, map[string]int{"rating": rec.Rating}, req, err)
 }
 
 func (s *Server) submitQC(w http.ResponseWriter, r *http.Request, c *caller) error {

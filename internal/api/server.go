@@ -395,6 +395,17 @@ func (s *Server) checkTicketToken(r *http.Request, ticketID string) error {
 
 // audit appends an audit entry for an action by c; failures to audit are
 // logged loudly but do not undo the action already done.
+// auditedDone audits a change and answers 204 No Content when it
+// succeeded; a failure is audited too and returned for the error mapping.
+func (s *Server) auditedDone(w http.ResponseWriter, ctx context.Context, c *caller, tenantID, action, target string, before, after any, err error) error {
+	s.audit(ctx, c, tenantID, action, target, before, after, err)
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) audit(ctx context.Context, c *caller, tenantID, action, target string, before, after any, err error) {
 	result := "ok"
 	if err != nil {
