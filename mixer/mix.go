@@ -456,8 +456,17 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 	if m.pausable() {
 		silence = fmt.Sprintf(" ! volume name=%s", pauseGain)
 	}
-	add("audiomixer name=amix %s ! audio/x-raw,rate=%d,channels=2%s ! queue max-size-time=2000000000 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
-		strings.Join(ap, " "), audioRate, silence, o.audioEncoder(), strings.Replace(apad, "%u", "0", 1))
+	// Live, the mixer waits up to 1 s for an input's late buffers: with
+	// the default (none beyond what sources report), an input whose decode
+	// fell behind on a loaded machine had every buffer dropped as late
+	// and a voice missed the whole recording (seen once in CI). A second
+	// of delay costs nothing in a file.
+	amixLatency := ""
+	if m.live {
+		amixLatency = "latency=1000000000 "
+	}
+	add("audiomixer name=amix %s%s ! audio/x-raw,rate=%d,channels=2%s ! queue max-size-time=2000000000 ! %s ! queue max-size-time=10000000000 max-size-buffers=0 max-size-bytes=0 ! %s",
+		amixLatency, strings.Join(ap, " "), audioRate, silence, o.audioEncoder(), strings.Replace(apad, "%u", "0", 1))
 	blocks := -1
 	if frames > 0 {
 		blocks = int(math.Ceil(m.total.Seconds()*50)) + 1
