@@ -123,6 +123,10 @@ type e2eResult struct {
 		Duration   float64 `json:"duration"`
 		Width      int     `json:"width"`
 	} `json:"player"`
+	Dashboard struct {
+		AgentBar int `json:"agentBar"`
+		BizBar   int `json:"bizBar"`
+	} `json:"dashboard"`
 	AutoItems int      `json:"autoItems"`
 	AutoKinds []string `json:"autoKinds"`
 	Seek      struct {
@@ -400,6 +404,9 @@ func TestBrowser(t *testing.T) {
 	}
 	if res.DeskVideo.Width <= 0 || res.CustomerVideo.Width <= 0 {
 		t.Errorf("desk video %+v, customer video %+v", res.DeskVideo, res.CustomerVideo)
+	}
+	if res.Dashboard.AgentBar <= 0 || res.Dashboard.BizBar <= 0 {
+		t.Errorf("dashboard after the call: %+v, want a bar for the agent and for the business", res.Dashboard)
 	}
 	if res.QueueBarPixels <= 0 {
 		t.Errorf("queue bar pixels %d", res.QueueBarPixels)

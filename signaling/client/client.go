@@ -264,7 +264,7 @@ func (c *Client) addCandidate(ca signaling.Candidate) {
 	init := webrtc.ICECandidateInit{Candidate: cand, SDPMid: ca.SDPMid, SDPMLineIndex: ca.SDPMLineIndex}
 	c.candMu.Lock()
 	defer c.candMu.Unlock()
-	if pc.RemoteDescription() == nil || (pc == c.Sub && c.offers > 0) {
+	if c.holdCandidates(pc) {
 		if c.early == nil {
 			c.early = map[*webrtc.PeerConnection][]webrtc.ICECandidateInit{}
 		}
@@ -287,10 +287,21 @@ func (c *Client) setRemote(pc *webrtc.PeerConnection, d webrtc.SessionDescriptio
 	return err
 }
 
+// holdCandidates reports whether the server's candidates for pc must wait
+// (under candMu): no remote description yet, a sub offer not yet applied,
+// or our pub offer's answer not yet applied. The server sends an answer
+// before the candidates it gathers for it, but the answer is applied on
+// the requesting goroutine while candidates arrive on the read loop, so
+// after an ICE restart they could reach the old description and be lost.
+func (c *Client) holdCandidates(pc *webrtc.PeerConnection) bool {
+	return pc.RemoteDescription() == nil || (pc == c.Sub && c.offers > 0) ||
+		(pc == c.Pub && pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer)
+}
+
 // flushEarly adds the held candidates once no newer offer is pending
 // (ones for an older ufrag are refused by pion, harmlessly); under candMu.
 func (c *Client) flushEarly(pc *webrtc.PeerConnection) {
-	if pc.RemoteDescription() == nil || (pc == c.Sub && c.offers > 0) {
+	if c.holdCandidates(pc) {
 		return
 	}
 	for _, ca := range c.early[pc] {
@@ -461,12 +472,18 @@ func (c *Client) negotiatePub(ctx context.Context, restart bool) error {
 	if err := c.Pub.SetLocalDescription(offer); err != nil {
 		return err
 	}
-	m, err := c.Request(ctx, signaling.TOffer, signaling.SDP{SDP: offer.SDP})
-	if err != nil {
-		return err
-	}
 	var ans signaling.SDP
-	if err := json.Unmarshal(m.Data, &ans); err != nil {
+	m, err := c.Request(ctx, signaling.TOffer, signaling.SDP{SDP: offer.SDP})
+	if err == nil {
+		err = json.Unmarshal(m.Data, &ans)
+	}
+	if err != nil {
+		// No answer: back to the last stable description, and the
+		// candidates held for the answer go to it.
+		c.candMu.Lock()
+		_ = c.Pub.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+		c.flushEarly(c.Pub)
+		c.candMu.Unlock()
 		return err
 	}
 	return c.setRemote(c.Pub, webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.SDP})

@@ -358,6 +358,20 @@ try {
   step(`agent KPI report exported as ${out.report.name}`);
   await shot(page, 'report-agents-desktop');
 
+  // 8c. Today's dashboard counts the call: answer rate, a bar for the
+  // agent, the business's answered bar.
+  await page.goto(base + '/dashboard');
+  await page.getByTestId('answer-ratio').getByText('100.0').waitFor();
+  let agentBar = 0, bizBar = 0;
+  for (let i = 0; i < 50 && (agentBar <= 0 || bizBar <= 0); i++) {
+    agentBar = await bluePixels(page, 'chart-per-agent');
+    bizBar = await bluePixels(page, 'chart-business');
+    if (agentBar <= 0 || bizBar <= 0) await page.waitForTimeout(200);
+  }
+  out.dashboard = { agentBar, bizBar };
+  step(`dashboard: answer rate 100.0 %, calls-per-agent bar ${agentBar} px, business bar ${bizBar} px`);
+  await both(page, 'dashboard-after-call');
+
   // 9. A second customer joins and leaves.
   await cpage.getByRole('button', { name: '开始排队' }).click();
   await cpage.getByLabel('客户编号').fill('e2e-customer-2');

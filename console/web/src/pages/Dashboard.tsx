@@ -6,7 +6,7 @@ import Bar from '../Chart';
 
 type Agent = { id: string; state: string; queues: string[] };
 type Ticket = { id: string; queue: string; state: string };
-type Rec = { id: string; status: string; wait_ms: number };
+type Rec = { id: string; status: string; wait_ms: number; agent_id: string; business: string };
 
 function startOfToday() { const d = new Date(); d.setHours(0, 0, 0, 0); return d.toISOString(); }
 
@@ -42,6 +42,13 @@ export default function Dashboard() {
   const byStatus = tally(recs.map((r) => r.status));
   const answered = recs.filter((r) => r.wait_ms > 0);
   const avgWait = answered.length ? answered.reduce((s, r) => s + r.wait_ms, 0) / answered.length / 1000 : 0;
+  // §4.3.1: calls per agent, outcomes per business, answered vs missed.
+  const took = recs.filter((r) => r.agent_id && (r.status === 'in_call' || r.status === 'ended'));
+  const missed = recs.filter((r) => r.status === 'abandoned' || r.status === 'timeout');
+  const perAgent = tally(took.map((r) => r.agent_id));
+  const businesses = [...new Set(recs.map((r) => r.business || '-'))];
+  const perBiz = (list: Rec[]) => businesses.map((b) => list.filter((r) => (r.business || '-') === b).length);
+  const ratio = took.length + missed.length ? (100 * took.length) / (took.length + missed.length) : 0;
   return (
     <div data-testid="dashboard">
       {err && <Alert type="error" message={err} showIcon style={{ marginBottom: 16 }} />}
@@ -56,6 +63,14 @@ export default function Dashboard() {
           <Bar testId="chart-queues" ariaLabel={t('queueLoad')} name={t('waiting')} labels={byQueue.labels} values={byQueue.values} /></Card></Col>
         <Col xs={24} lg={8}><Card title={t('callsByStatus')}>
           <Bar testId="chart-calls" ariaLabel={t('callsByStatus')} name={t('count')} labels={byStatus.labels} values={byStatus.values} /></Card></Col>
+        <Col xs={24} lg={8}><Card title={t('dbAnswerRatio')}>
+          <Statistic data-testid="answer-ratio" value={ratio} precision={1} suffix="%" />
+          <div>{t('dbAnswered')} {took.length} · {t('dbMissed')} {missed.length}</div></Card></Col>
+        <Col xs={24} lg={8}><Card title={t('dbPerAgent')}>
+          <Bar testId="chart-per-agent" ariaLabel={t('dbPerAgent')} name={t('dbAnswered')} labels={perAgent.labels} values={perAgent.values} /></Card></Col>
+        <Col xs={24} lg={8}><Card title={t('dbByBusiness')}>
+          <Bar testId="chart-business" ariaLabel={t('dbByBusiness')} name={t('dbAnswered')} labels={businesses} values={perBiz(took)}
+            extra={{ name: t('dbMissed'), values: perBiz(missed), color: '#ff4d4f' }} /></Card></Col>
       </Row>
     </div>
   );
