@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,7 +87,13 @@ func FakeMedia(t testing.TB, video, audio string, seconds int) (y4m, wav string)
 // target. Chromium is killed when the test ends.
 func Open(t testing.TB, url, target, y4m, wav string) *Page {
 	t.Helper()
-	prof := t.TempDir()
+	// Its own profile dir, removed after the whole process group is gone:
+	// Chromium's helper processes outlive a killed parent for a moment and
+	// keep writing there, which failed t.TempDir's cleanup.
+	prof, err := os.MkdirTemp("", "witness-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(Chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -94,12 +101,20 @@ func Open(t testing.TB, url, target, y4m, wav string) *Page {
 		"--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
 		"--autoplay-policy=no-user-gesture-required",
 		"--remote-debugging-port=0", "--user-data-dir="+prof, url)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
+		pg := -cmd.Process.Pid
+		_ = syscall.Kill(pg, syscall.SIGKILL)
 		_, _ = cmd.Process.Wait()
+		for i := 0; i < 100 && syscall.Kill(pg, 0) == nil; i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		for i := 0; i < 20 && os.RemoveAll(prof) != nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	var port string
 	poll(t, 30*time.Second, "Chromium's DevTools port", func() bool {
