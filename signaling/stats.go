@@ -37,19 +37,6 @@ func (s *Server) newPeerConnection(c webrtc.Configuration) (*webrtc.PeerConnecti
 	return pc, s.tap.last, nil
 }
 
-// iceRTT is the selected candidate pair's current round trip. It reads the
-// ICE transport, not PeerConnection.GetStats (see newAPI).
-func iceRTT(pc *webrtc.PeerConnection) float64 {
-	sctp := pc.SCTP()
-	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
-		return 0
-	}
-	if cp, ok := sctp.Transport().ICETransport().GetSelectedCandidatePairStats(); ok {
-		return cp.CurrentRoundTripTime * 1000
-	}
-	return 0
-}
-
 // StatsMsg is the room's quality snapshot, pushed to clients every
 // StatsInterval and served by GET /api/rooms/{room}/stats.
 type StatsMsg struct {
@@ -63,7 +50,7 @@ type ParticipantStats struct {
 	ID       string       `json:"id"`
 	Identity string       `json:"identity"`
 	State    string       `json:"state"`
-	RTTMS    float64      `json:"rtt_ms"` // ICE round trip, publisher connection
+	RTTMS    float64      `json:"rtt_ms"` // round trip: the largest of the down tracks' (receiver reports)
 	Up       []TrackStats `json:"up"`     // what it publishes, as the server receives it
 	Down     []TrackStats `json:"down"`   // what it receives, as the server sends it and the client reports back
 	hidden   bool
@@ -148,7 +135,6 @@ func buildStats(src []statsSource, interval time.Duration) *StatsMsg {
 	secs := interval.Seconds()
 	for _, s := range src {
 		ps := ParticipantStats{ID: s.p.id, Identity: s.p.identity, State: s.info.State, hidden: s.p.hidden, Up: []TrackStats{}, Down: []TrackStats{}}
-		ps.RTTMS = iceRTT(s.p.pub)
 		for _, t := range s.tracks {
 			t.mu.Lock()
 			layers := make([]*layer, 0, len(t.layers))
@@ -196,6 +182,10 @@ func buildStats(src []statsSource, interval time.Duration) *StatsMsg {
 				ts.RTTMS = float64(ri.RoundTripTime) / float64(time.Millisecond)
 			}
 			ps.Down = append(ps.Down, ts)
+			// The participant's round trip: the largest of its down
+			// tracks' (from receiver reports). The ICE pair's own RTT is
+			// not read: pion's ICETransport getters race with its start.
+			ps.RTTMS = max(ps.RTTMS, ts.RTTMS)
 		}
 		msg.Participants = append(msg.Participants, ps)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/witness-media/witness/analyzers"
 	_ "github.com/witness-media/witness/analyzers/light" // one real analyzer for the template catalogue
-	web "github.com/witness-media/witness/console/web"
 	"github.com/witness-media/witness/internal/api"
 	"github.com/witness-media/witness/mixer"
 )
@@ -37,15 +35,7 @@ type adminResult struct {
 // workbook with excelize, comparing sheets, headers and cells with the
 // JSON API for the same query, and the figures of the known calls.
 func TestBrowserAdmin(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Skip("no /usr/bin/chromium (deploy/setup.sh installs it)")
-	}
-	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
-		t.Skip("console/web/node_modules absent: run deploy/setup.sh (npm ci)")
-	}
-	if !web.Built() {
-		t.Skip("console/web/dist not built: run deploy/setup.sh (npm run build), then re-run")
-	}
+	needBrowser(t)
 	// What `witness serve` registers (cmd/witness/serve_templates.go).
 	api.SetTemplateCatalog(mixer.Builtins(), analyzers.Names())
 	p := start(t)
@@ -60,22 +50,7 @@ func TestBrowserAdmin(t *testing.T) {
 	runScript(t, "admin.mjs", p.URL(), 4*time.Minute, []string{"ADMIN_PASSWORD=" + first, "NEW_PASSWORD=" + newPW, "SHOT_DIR=" + shots, "DL_DIR=" + dl}, &res)
 
 	tok := adminLogin(t, p.URL(), "admin", newPW)
-	get := func(path string, v any) {
-		t.Helper()
-		req, _ := http.NewRequest("GET", p.URL()+path, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		r, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		if r.StatusCode != 200 {
-			t.Fatalf("GET %s: %d", path, r.StatusCode)
-		}
-		if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	get := func(path string, v any) { t.Helper(); getJSON(t, p.URL(), tok, path, v) }
 
 	// What the pages did, as the server stored it.
 	var tn struct {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	web "github.com/witness-media/witness/console/web"
 	"github.com/witness-media/witness/internal/store"
 )
 
@@ -37,15 +36,7 @@ type deskResult struct {
 // Go side then checks the record, the snapshot PNG and the files the
 // room stored (same sha256 as sent).
 func TestBrowserDesk(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Skip("no /usr/bin/chromium (deploy/setup.sh installs it)")
-	}
-	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
-		t.Skip("console/web/node_modules absent: run deploy/setup.sh (npm ci)")
-	}
-	if !web.Built() {
-		t.Skip("console/web/dist not built: run deploy/setup.sh (npm run build), then re-run")
-	}
+	needBrowser(t)
 	p := start(t)
 	first := p.FirstAdminPassword()
 	if first == "" {

@@ -220,15 +220,7 @@ func fakeCamera(t *testing.T) (y4m, wav string) {
 // errors; screenshots at 1366x768 and 390x844 in $WITNESS_SCREENSHOTS
 // (default a temp dir, kept and logged).
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		t.Skip("no /usr/bin/chromium (deploy/setup.sh installs it)")
-	}
-	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
-		t.Skip("console/web/node_modules absent: run deploy/setup.sh (npm ci)")
-	}
-	if !web.Built() {
-		t.Skip("console/web/dist not built: run deploy/setup.sh (npm run build), then re-run")
-	}
+	needBrowser(t)
 	y4m, wav := fakeCamera(t)
 	p := start(t)
 	first := p.FirstAdminPassword()
@@ -264,22 +256,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("ticket %s still live after the agent hung up", res.Ticket)
 	}
 	tok := m["token"].(string)
-	get := func(path string, v any) {
-		t.Helper()
-		req, _ := http.NewRequest("GET", p.URL()+path, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		r, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		if r.StatusCode != 200 {
-			t.Fatalf("GET %s: %d", path, r.StatusCode)
-		}
-		if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	get := func(path string, v any) { t.Helper(); getJSON(t, p.URL(), tok, path, v) }
 	var rec struct {
 		Status, AgentID string
 		QCVerdict       string `json:"qc_verdict"`

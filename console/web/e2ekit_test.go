@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"image/png"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	web "github.com/witness-media/witness/console/web"
 )
 
 // scriptRun is what every e2e script prints as its last stdout line
@@ -23,6 +26,39 @@ type scriptRun struct {
 }
 
 func (r *scriptRun) base() *scriptRun { return r }
+
+// needBrowser skips a browser test, saying why, when Chromium, the npm
+// packages or the console build are missing.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Skip("no /usr/bin/chromium (deploy/setup.sh installs it)")
+	}
+	if _, err := os.Stat("node_modules/playwright-core"); err != nil {
+		t.Skip("console/web/node_modules absent: run deploy/setup.sh (npm ci)")
+	}
+	if !web.Built() {
+		t.Skip("console/web/dist not built: run deploy/setup.sh (npm run build), then re-run")
+	}
+}
+
+// getJSON GETs an API path with a bearer token and decodes the 200 body.
+func getJSON(t *testing.T, base, tok, path string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	if r.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", path, r.StatusCode)
+	}
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // shotDir is where screenshots go: $WITNESS_SCREENSHOTS or a new temp
 // dir that is kept (outside git) for a person to look at.

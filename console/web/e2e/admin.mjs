@@ -70,9 +70,16 @@ async function api(method, p, body, tok) {
   return r.status === 204 ? null : r.json();
 }
 // pick chooses an option in an Ant Design select found by its label.
+// The list can open before its options load (the template catalogue is
+// fetched when the dialog opens) or close under another pop-up on a
+// loaded machine: click again until the option shows.
 async function pick(page, label, text, scope = page) {
-  await scope.getByRole('combobox', { name: label }).click({ force: true }); // the selected value overlays the input
-  await page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: text }).first().click();
+  const opt = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option').filter({ hasText: text }).first();
+  for (let i = 0; i < 20; i++) {
+    await scope.getByRole('combobox', { name: label }).click({ force: true }); // the selected value overlays the input
+    try { await opt.waitFor({ state: 'visible', timeout: 1500 }); break; } catch { /* not open yet: click again */ }
+  }
+  await opt.click();
 }
 // colourPixels counts pixels of the first series colour (#1677ff) in a chart.
 async function colourPixels(page, testId) {

@@ -193,9 +193,14 @@ try {
   try { await alertItems.first().waitFor({ timeout: 20000 }); } catch { /* checked below */ }
   const alertKinds = await alertItems.allTextContents();
   if (alertKinds.length) {
-    await apage.waitForTimeout(300);
-    const tones = Number(await apage.getByTestId('alerts-card').getAttribute('data-tones'));
-    const opened = (await apage.evaluate(() => [...document.querySelectorAll('[data-testid="alerts"] .ant-list-item')].filter((li) => !/\.end\b/.test(li.textContent)).length));
+    // Each opened episode plays a tone: poll (a loaded machine renders late).
+    let tones = 0, opened = 0;
+    for (let k = 0; k < 50; k++) {
+      tones = Number(await apage.getByTestId('alerts-card').getAttribute('data-tones'));
+      opened = await apage.evaluate(() => [...document.querySelectorAll('[data-testid="alerts"] .ant-list-item')].filter((li) => !/\.end\b/.test(li.textContent)).length);
+      if (tones >= opened) break;
+      await apage.waitForTimeout(100);
+    }
     if (tones < opened) throw new Error(`alerts: ${opened} opened episodes, ${tones} tones`);
     out.alerts = alertKinds.length;
     step(`live alerts on the desk: ${alertKinds.length} (${opened} opened, ${tones} tones)`);
@@ -226,8 +231,15 @@ try {
   await apage.getByTestId('rotate').focus(); // by keyboard: Enter on the focused button
   for (let i = 0; i < 4; i++) {
     await apage.keyboard.press('Enter');
-    await apage.waitForTimeout(300); // the 0.2 s transition
-    angles.push(await apage.evaluate(angle, '[data-testid="remote-video"]'));
+    // The 0.2 s transition (and the re-render) take longer on a loaded
+    // machine: poll up to 5 s for the next quarter turn.
+    const want = ((i + 1) * 90) % 360;
+    let a = await apage.evaluate(angle, '[data-testid="remote-video"]');
+    for (let k = 0; k < 50 && a !== want; k++) {
+      await apage.waitForTimeout(100);
+      a = await apage.evaluate(angle, '[data-testid="remote-video"]');
+    }
+    angles.push(a);
   }
   if (angles.join(',') !== '90,180,270,0') throw new Error('rotation angles ' + angles.join(','));
   await apage.waitForFunction(playing, '[data-testid="remote-video"]', { timeout: T });
