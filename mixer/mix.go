@@ -456,11 +456,11 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 	if m.pausable() {
 		silence = fmt.Sprintf(" ! volume name=%s", pauseGain)
 	}
-	// Live, the mixer waits up to 1 s for an input's late buffers: with
-	// the default (none beyond what sources report), an input whose decode
-	// fell behind on a loaded machine had every buffer dropped as late
-	// and a voice missed the whole recording (seen once in CI). A second
-	// of delay costs nothing in a file.
+	// Live, the mixer waits up to 1 s for an input's late buffers, so an
+	// input whose decode falls behind on a loaded machine is not dropped
+	// as late (a second of delay costs nothing in a file). It was tried
+	// against a voice missing from whole room recordings under full CI
+	// load and did NOT cure it: that defect is still open (docs/signaling.md).
 	amixLatency := ""
 	if m.live {
 		amixLatency = "latency=1000000000 "
