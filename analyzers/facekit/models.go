@@ -105,10 +105,10 @@ func detect(rgb gocv.Mat, minScore float32) ([]Face, error) {
 }
 
 // nms keeps the best-scoring box of every overlapping group. A box that
-// lies mostly inside a better one is dropped too, whatever their IoU: on
-// blocky low-bitrate frames (a call's first seconds) the detector can put
-// a small box on the eyes and mouth inside the whole-face box, and a face
-// drawn on top of another cannot be a second visible person.
+// lies mostly inside a better one is dropped too, whatever their IoU: a
+// face drawn on top of another cannot be a second visible person. (The
+// face.multiple false alarm at call starts turned out to be a box above
+// the face, not inside it; face's second_face_score handles that one.)
 func nms(c []Face, iouMax float64) []Face {
 	sort.Slice(c, func(i, j int) bool { return c[i].Score > c[j].Score })
 	var keep []Face

@@ -62,14 +62,7 @@ func policyFor(ctx context.Context, db *store.DB, recordID string, def qc.Policy
 	if recordID == "" {
 		return def, "default", nil
 	}
-	rec, err := db.Record(ctx, store.System(), recordID)
-	if errors.Is(err, store.ErrNotFound) {
-		return def, "default", nil
-	}
-	if err != nil {
-		return qc.Policy{}, "", err
-	}
-	tpl, err := db.TemplateFor(ctx, rec.TenantID, rec.Business)
+	_, tpl, err := db.RecordTemplate(ctx, recordID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && strings.TrimSpace(tpl.QCPolicy) == "") {
 		return def, "default", nil
 	}

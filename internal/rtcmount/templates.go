@@ -19,16 +19,9 @@ func roomSettings(db *store.DB) func(room, tenant string) (signaling.RoomSetting
 	return func(room, _ string) (signaling.RoomSettings, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		rec, err := db.Record(ctx, store.System(), room)
+		rec, tpl, err := db.RecordTemplate(ctx, room)
 		if errors.Is(err, store.ErrNotFound) {
-			return signaling.RoomSettings{}, nil // a test room, not a call
-		}
-		if err != nil {
-			return signaling.RoomSettings{}, err
-		}
-		tpl, err := db.TemplateFor(ctx, rec.TenantID, rec.Business)
-		if errors.Is(err, store.ErrNotFound) {
-			return signaling.RoomSettings{}, nil
+			return signaling.RoomSettings{}, nil // a test room, or no template for the business
 		}
 		if err != nil {
 			return signaling.RoomSettings{}, err

@@ -204,3 +204,15 @@ func (s *DB) TemplateFor(ctx context.Context, tenant, business string) (Business
 	}
 	return BusinessTemplate{}, fmt.Errorf("store: no template for %s in %s or above: %w", business, tenant, ErrNotFound)
 }
+
+// RecordTemplate returns a service record and the template its call uses
+// (TemplateFor its tenant and business). ErrNotFound when there is no such
+// record or no template for it.
+func (s *DB) RecordTemplate(ctx context.Context, recordID string) (Record, BusinessTemplate, error) {
+	rec, err := s.Record(ctx, System(), recordID)
+	if err != nil {
+		return Record{}, BusinessTemplate{}, err
+	}
+	tpl, err := s.TemplateFor(ctx, rec.TenantID, rec.Business)
+	return rec, tpl, err
+}
