@@ -328,6 +328,7 @@ type downTrack struct {
 	lastFrm  time.Time
 	dropping bool
 	midFrame bool // the previous packet did not end a frame
+	keyAsked time.Time
 }
 
 func (d *downTrack) setEnabled(on bool) {
@@ -376,14 +377,18 @@ func (d *downTrack) write(rid string, pkt *rtp.Packet, key bool) {
 	switch {
 	case !d.started:
 		if rid != want || (video && !key) {
-			d.mu.Unlock()
+			d.skipped(video, want)
 			return
 		}
 		d.started, d.cur, d.needKey = true, rid, false
 		d.seqOff, d.tsOff = 0, 0
 	case rid != d.cur:
 		if rid != want || !key {
-			d.mu.Unlock()
+			if want != d.cur {
+				d.skipped(true, want) // a layer switch waits for want's keyframe
+			} else {
+				d.mu.Unlock()
+			}
 			return
 		}
 		// Switch: continue numbering from the last packet sent.
@@ -393,7 +398,7 @@ func (d *downTrack) write(rid string, pkt *rtp.Packet, key bool) {
 		d.tsOff = d.lastTS + gap - pkt.Timestamp
 	case d.needKey && video:
 		if !key {
-			d.mu.Unlock()
+			d.skipped(true, want)
 			return
 		}
 		d.needKey = false
@@ -425,6 +430,27 @@ func (d *downTrack) write(rid string, pkt *rtp.Packet, key bool) {
 	d.mu.Unlock()
 	if err := d.local.WriteRTP(&out); err == nil {
 		d.sent.Add(uint64(len(out.Payload) + 12))
+	}
+}
+
+// keyRetry is how often a down track that waits for a keyframe asks the
+// publisher again. One request is not enough: the publisher may be
+// throttled (requestKeyframe's 300 ms) just after a keyframe that this
+// track had to skip, or the PLI may be lost, and browsers send no
+// periodic keyframes, so the subscriber would get no video at all.
+const keyRetry = time.Second
+
+// skipped is called, with d.mu held, for a packet that write skips; it
+// releases d.mu. A video track that waits for a keyframe asks for one
+// again every keyRetry.
+func (d *downTrack) skipped(waitKey bool, layer string) {
+	ask := waitKey && time.Since(d.keyAsked) >= keyRetry
+	if ask {
+		d.keyAsked = time.Now()
+	}
+	d.mu.Unlock()
+	if ask {
+		d.track.requestKeyframe(layer)
 	}
 }
 
