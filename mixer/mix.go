@@ -458,9 +458,7 @@ func (m *Mix) build() (string, []watermark.Animation, error) {
 	}
 	// Live, the mixer waits up to 1 s for an input's late buffers, so an
 	// input whose decode falls behind on a loaded machine is not dropped
-	// as late (a second of delay costs nothing in a file). It was tried
-	// against a voice missing from whole room recordings under full CI
-	// load and did NOT cure it: that defect is still open (docs/signaling.md).
+	// as late (a second of delay costs nothing in a file).
 	amixLatency := ""
 	if m.live {
 		amixLatency = "latency=1000000000 "
