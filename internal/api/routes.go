@@ -614,7 +614,7 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, c *caller) 
 
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, c *caller) error {
 	q := r.URL.Query()
-	f := store.RecordFilter{TenantID: q.Get("tenant"), Within: q.Get("within"), AgentID: q.Get("agent"), Business: q.Get("business"), Channel: q.Get("channel"),
+	f := store.RecordFilter{TenantID: q.Get("tenant"), Within: q.Get("within"), AgentID: q.Get("agent"), CustomerID: q.Get("customer"), Business: q.Get("business"), Channel: q.Get("channel"),
 		Status: q.Get("status"), QCVerdict: q.Get("qc")}
 	switch f.QCVerdict {
 	case "", "pass", "warn", "fail", "none":

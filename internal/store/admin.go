@@ -14,6 +14,7 @@ import (
 func init() {
 	schema = append(schema,
 		`CREATE INDEX IF NOT EXISTS records_tenant_queued ON service_records(tenant_id, queued_at)`,
+		`CREATE INDEX IF NOT EXISTS records_tenant_customer ON service_records(tenant_id, customer_id, created_at)`,
 		`CREATE INDEX IF NOT EXISTS audit_tenant_seq ON audit(tenant_id, seq)`,
 		`CREATE TABLE IF NOT EXISTS business_templates (
 		tenant_id TEXT NOT NULL REFERENCES tenants(id),

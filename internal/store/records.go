@@ -199,11 +199,12 @@ func (s *DB) Record(ctx context.Context, sc Scope, id string) (Record, error) {
 
 // RecordFilter narrows Records; zero fields match everything.
 type RecordFilter struct {
-	TenantID string
-	AgentID  string
-	Business string
-	Channel  string
-	Status   string
+	TenantID   string
+	AgentID    string
+	CustomerID string // a customer's previous services (the desk's history)
+	Business   string
+	Channel    string
+	Status     string
 	// QCVerdict is pass, warn or fail; "none" for records without one.
 	QCVerdict string
 	// Within keeps records of this tenant and its descendants (a bank and
@@ -225,6 +226,7 @@ func (s *DB) Records(ctx context.Context, sc Scope, f RecordFilter) ([]Record, e
 	}
 	add("tenant_id", f.TenantID)
 	add("agent_id", f.AgentID)
+	add("customer_id", f.CustomerID)
 	add("business", f.Business)
 	add("channel", f.Channel)
 	add("status", f.Status)

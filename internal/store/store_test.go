@@ -146,7 +146,7 @@ func TestIsolation(t *testing.T) {
 		for _, tn := range []string{"A", "B"} {
 			must(t, db.CreateUser(ctx, sys, User{ID: "u" + tn, TenantID: tn, Username: "agent-" + tn, Role: "agent", PasswordHash: "x"}))
 			must(t, db.PutCustomer(ctx, sys, Customer{ID: "c" + tn, TenantID: tn, Name: "客户" + tn, Phone: "enc:" + tn}))
-			must(t, db.PutRecord(ctx, sys, Record{ID: "r" + tn, TenantID: tn, Status: "ended", Business: "open", Chat: []ChatMessage{{From: "agent", Text: "您好"}}}))
+			must(t, db.PutRecord(ctx, sys, Record{ID: "r" + tn, TenantID: tn, CustomerID: "c" + tn, Status: "ended", Business: "open", Chat: []ChatMessage{{From: "agent", Text: "您好"}}}))
 			must(t, db.AddAgentStates(ctx, sys, []AgentState{{TenantID: tn, AgentID: "u" + tn, State: "idle", StartedAt: time.Now(), EndedAt: time.Now(), Duration: time.Second}}))
 			_, err := db.PutJobResult(ctx, JobResult{JobID: "j" + tn, Kind: "qc", TenantID: tn, Subject: "r" + tn, Status: "done", Result: json.RawMessage(`{"verdict":"pass"}`)})
 			must(t, err)
@@ -166,6 +166,12 @@ func TestIsolation(t *testing.T) {
 		}
 		if rs, _ := db.Records(ctx, a, RecordFilter{TenantID: "B"}); len(rs) != 0 {
 			t.Errorf("A filtering for B got %d records", len(rs))
+		}
+		if rs, _ := db.Records(ctx, a, RecordFilter{CustomerID: "cA"}); len(rs) != 1 || rs[0].ID != "rA" {
+			t.Errorf("A's records of customer cA: %+v", rs)
+		}
+		if rs, _ := db.Records(ctx, a, RecordFilter{CustomerID: "cB"}); len(rs) != 0 {
+			t.Errorf("A filtering for B's customer got %d records", len(rs))
 		}
 		if us, _ := db.Users(ctx, a, "", ""); len(us) != 1 || us[0].ID != "uA" {
 			t.Errorf("users in A: %+v", us)

@@ -94,7 +94,7 @@ export default function Desk() {
     ring();
     const iv = setInterval(ring, 1500);
     const clock = setInterval(() => setNow(Date.now()), 1000);
-    api('GET', '/api/v1/records?limit=500').then((r) => setHistory((r.records as Rec[]).filter((x) => x.customer_id === ringing.customer_id && x.id !== ringing.id))).catch(() => setHistory([]));
+    api('GET', `/api/v1/records?customer=${encodeURIComponent(ringing.customer_id)}&limit=6`).then((r) => setHistory((r.records as Rec[]).filter((x) => x.id !== ringing.id))).catch(() => setHistory([]));
     return () => { clearInterval(iv); clearInterval(clock); };
   }, [ringing]);
 
