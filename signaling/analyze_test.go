@@ -17,7 +17,6 @@ import (
 
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"github.com/witness-media/witness/analyzers/natsevents"
 	"github.com/witness-media/witness/analyzers/testclip"
@@ -307,23 +306,7 @@ func TestLiveAnalysisAlerts(t *testing.T) {
 // wall time each frame index was handed to the track.
 func sendClip(t *testing.T, tr *webrtc.TrackLocalStaticSample, path string) map[int]time.Time {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, _, err := ivfreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for {
-		b, _, err := r.ParseNextFrame()
-		if err != nil {
-			break
-		}
-		frames = append(frames, b)
-	}
+	frames := ivfFrames(t, path)
 	sent := map[int]time.Time{}
 	tick := time.NewTicker(time.Second / clipFPS)
 	defer tick.Stop()

@@ -577,3 +577,25 @@ func isKeyframeStart(mime string, b []byte) bool {
 	}
 	return false
 }
+
+// ivfFrames reads every frame of an IVF file.
+func ivfFrames(t *testing.T, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, _, err := ivfreader.NewWith(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames [][]byte
+	for {
+		b, _, err := r.ParseNextFrame()
+		if err != nil {
+			return frames
+		}
+		frames = append(frames, b)
+	}
+}

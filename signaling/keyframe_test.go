@@ -2,7 +2,6 @@ package signaling_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 
 	"github.com/witness-media/witness/signaling"
 	"github.com/witness-media/witness/signaling/client"
@@ -34,23 +32,7 @@ func (ap *askedPublisher) run(ctx context.Context, t *testing.T, tr *webrtc.Trac
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	f, err := os.Open(ivf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, _, err := ivfreader.NewWith(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]byte
-	for {
-		b, _, err := r.ParseNextFrame()
-		if err != nil {
-			break
-		}
-		frames = append(frames, b)
-	}
+	frames := ivfFrames(t, ivf)
 	if len(frames) < 10 || frames[0][0]&1 != 0 {
 		t.Fatalf("%d frames, first not a keyframe", len(frames))
 	}
