@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -469,25 +470,82 @@ func (s *DB) SetRecordSummary(ctx context.Context, sc Scope, id string, sum Reco
 
 // AddRecordRecording appends a recording link (idempotent per key).
 func (s *DB) AddRecordRecording(ctx context.Context, sc Scope, id string, link RecordingLink) error {
-	r, err := s.Record(ctx, sc, id)
-	if err != nil {
-		return err
-	}
-	for _, l := range r.Recordings {
-		if l.Key == link.Key {
-			return nil
+	return s.swapRecord(ctx, sc, id, []string{"recordings"}, func(old []string) ([]any, error) {
+		var links []RecordingLink
+		if err := json.Unmarshal([]byte(old[0]), &links); err != nil {
+			return nil, fmt.Errorf("store: record %q recordings: %w", id, err)
 		}
-	}
-	b, _ := json.Marshal(append(r.Recordings, link))
-	cond, cargs := sc.cond("tenant_id")
-	res, err := s.exec(ctx, `UPDATE service_records SET recordings=?, updated_at=? WHERE id=? AND `+cond, append([]any{string(b), ms(s.now()), id}, cargs...)...)
-	return affected(res, err, "record recordings "+id)
+		for _, l := range links {
+			if l.Key == link.Key {
+				return nil, nil
+			}
+		}
+		b, _ := json.Marshal(append(links, link))
+		return []any{string(b)}, nil
+	})
 }
 
-// SetRecordQC stores the QC verdict of a record.
-func (s *DB) SetRecordQC(ctx context.Context, sc Scope, id, verdict string) error {
+// swapRecord rewrites columns of record id from their current values:
+// fn gets them and returns the new ones (nil: nothing to change). The
+// update applies only if nobody changed the columns since they were read,
+// else they are read again. Writers of one record run concurrently
+// (uploads of segments and per-participant files on several workers,
+// chat items), and a read-modify-write, even in a PostgreSQL
+// read-committed transaction, let one writer's addition overwrite
+// another's: an uploaded recording left unlinked.
+func (s *DB) swapRecord(ctx context.Context, sc Scope, id string, cols []string, fn func(old []string) ([]any, error)) error {
 	cond, cargs := sc.cond("tenant_id")
-	res, err := s.exec(ctx, `UPDATE service_records SET qc_verdict=?, updated_at=? WHERE id=? AND `+cond, append([]any{verdict, ms(s.now()), id}, cargs...)...)
+	for range 50 {
+		old := make([]string, len(cols))
+		dst := make([]any, len(cols))
+		for i := range old {
+			dst[i] = &old[i]
+		}
+		if err := s.queryRow(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM service_records WHERE id=? AND `+cond, append([]any{id}, cargs...)...).Scan(dst...); err != nil {
+			return fmt.Errorf("store: record %q: %w", id, notFound(err))
+		}
+		vals, err := fn(old)
+		if err != nil || vals == nil {
+			return err
+		}
+		set, where := make([]string, len(cols)), make([]string, len(cols))
+		args := append([]any{}, vals...)
+		args = append(args, ms(s.now()), id)
+		for i, c := range cols {
+			set[i], where[i] = c+"=?", c+"=?"
+			args = append(args, old[i])
+		}
+		res, err := s.exec(ctx, `UPDATE service_records SET `+strings.Join(set, ", ")+`, updated_at=? WHERE id=? AND `+strings.Join(where, " AND ")+` AND `+cond, append(args, cargs...)...)
+		if err != nil {
+			return fmt.Errorf("store: record %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("store: record %s: %w", id, ErrContended)
+}
+
+// SetRecordQC folds one check's verdict (pass, warn or fail) into the
+// record's: the worst of all its files' checks, in one statement so
+// concurrent checks of a record's segments cannot overwrite each other. A
+// record with a failed segment stays failed when a later segment (or a
+// later check) passes: every check's own report stays listed with the
+// record, and a compliance officer must not read "pass" over a failure.
+func (s *DB) SetRecordQC(ctx context.Context, sc Scope, id, verdict string) error {
+	switch verdict {
+	case "pass", "warn", "fail":
+	default:
+		return fmt.Errorf("store: verdict %q: %w", verdict, ErrInvalid)
+	}
+	cond, cargs := sc.cond("tenant_id")
+	res, err := s.exec(ctx, `UPDATE service_records SET qc_verdict=CASE
+		WHEN qc_verdict='fail' OR ?='fail' THEN 'fail'
+		WHEN qc_verdict='warn' OR ?='warn' THEN 'warn'
+		ELSE 'pass' END, updated_at=? WHERE id=? AND `+cond, append([]any{verdict, verdict, ms(s.now()), id}, cargs...)...)
 	return affected(res, err, "record qc "+id)
 }
 
@@ -530,16 +588,15 @@ type RecordItems struct {
 // AppendRecordItems appends chat lines, file references and timeline
 // markers to a record of sc.
 func (s *DB) AppendRecordItems(ctx context.Context, sc Scope, id string, it RecordItems) error {
-	return s.WithTx(ctx, func(tx *DB) error {
-		r, err := tx.Record(ctx, sc, id)
-		if err != nil {
-			return err
+	return s.swapRecord(ctx, sc, id, []string{"chat", "files", "markers"}, func(old []string) ([]any, error) {
+		var r Record
+		for i, dst := range []any{&r.Chat, &r.Files, &r.Markers} {
+			if err := json.Unmarshal([]byte(old[i]), dst); err != nil {
+				return nil, fmt.Errorf("store: record %q items: %w", id, err)
+			}
 		}
 		j := func(v any) string { b, _ := json.Marshal(v); return string(b) }
-		cond, cargs := sc.cond("tenant_id")
-		res, err := tx.exec(ctx, `UPDATE service_records SET chat=?, files=?, markers=?, updated_at=? WHERE id=? AND `+cond,
-			append([]any{j(append(nonNil(r.Chat), it.Chat...)), j(append(nonNil(r.Files), it.Files...)), j(append(nonNil(r.Markers), it.Markers...)), ms(s.now()), id}, cargs...)...)
-		return affected(res, err, "record items "+id)
+		return []any{j(append(nonNil(r.Chat), it.Chat...)), j(append(nonNil(r.Files), it.Files...)), j(append(nonNil(r.Markers), it.Markers...))}, nil
 	})
 }
 

@@ -28,6 +28,8 @@ var (
 	ErrForbidden = errors.New("outside your tenant") // a write aimed at a tenant outside the scope
 	ErrConflict  = errors.New("already exists")
 	ErrDSN       = errors.New("bad database DSN")
+	// ErrContended: a row kept changing under a compare-and-swap update.
+	ErrContended = errors.New("changed concurrently too often")
 )
 
 // Dialect is the SQL flavour of the connected database.

@@ -380,6 +380,67 @@ func TestRecordFlowAndSummary(t *testing.T) {
 	})
 }
 
+// TestRecordConcurrentWriters: a record's uploads, chat items and QC
+// checks land from several workers at once; none may be lost, and the
+// QC verdict is the worst of the checks whatever their order.
+func TestRecordConcurrentWriters(t *testing.T) {
+	backends(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		tree(t, db)
+		a := scope(t, db, "A")
+		must(t, db.UpsertRecordFlow(ctx, a, RecordFlow{ID: "T2", TenantID: "A", Business: "open", Status: "ended"}))
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 4 {
+					key := fmt.Sprintf("A/T2/seg%d_%d.mp4", g, i)
+					if err := db.AddRecordRecording(ctx, a, "T2", RecordingLink{Key: key, SHA256: "00", Size: 1}); err != nil {
+						t.Error(err)
+					}
+					if err := db.AppendRecordItems(ctx, a, "T2", RecordItems{Chat: []ChatMessage{{From: "agent", Text: key}}}); err != nil {
+						t.Error(err)
+					}
+					v := []string{"pass", "warn", "pass", "pass"}[i]
+					if g == 5 && i == 2 {
+						v = "fail"
+					}
+					if err := db.SetRecordQC(ctx, a, "T2", v); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		r, err := db.Record(ctx, a, "T2")
+		must(t, err)
+		if len(r.Recordings) != 32 || len(r.Chat) != 32 {
+			t.Fatalf("%d recording links and %d chat lines after 32 concurrent additions of each", len(r.Recordings), len(r.Chat))
+		}
+		if r.QCVerdict != "fail" {
+			t.Fatalf("verdict %q after one failed check among passes", r.QCVerdict)
+		}
+		must(t, db.SetRecordQC(ctx, a, "T2", "pass"))
+		if r, _ := db.Record(ctx, a, "T2"); r.QCVerdict != "fail" {
+			t.Fatalf("a later pass cleared the failure: %q", r.QCVerdict)
+		}
+		must(t, db.UpsertRecordFlow(ctx, a, RecordFlow{ID: "T3", TenantID: "A", Business: "open", Status: "ended"}))
+		for _, step := range []struct{ set, want string }{{"pass", "pass"}, {"warn", "warn"}, {"pass", "warn"}, {"fail", "fail"}} {
+			must(t, db.SetRecordQC(ctx, a, "T3", step.set))
+			if r, _ := db.Record(ctx, a, "T3"); r.QCVerdict != step.want {
+				t.Fatalf("after %s: verdict %q, want %q", step.set, r.QCVerdict, step.want)
+			}
+		}
+		if err := db.SetRecordQC(ctx, a, "T3", "great"); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("unknown verdict: %v", err)
+		}
+		if err := db.AddRecordRecording(ctx, scope(t, db, "B"), "T2", RecordingLink{Key: "x"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("B linking to A's record: %v", err)
+		}
+	})
+}
+
 func TestAuditConcurrentAppends(t *testing.T) {
 	backends(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
