@@ -359,7 +359,12 @@ try {
   step('hung up: wrap-up form, rating form, monitor updated (agent out of call, business share)');
 
   await apage.getByLabel('服务小结').fill('客户已完成开户，证件核验通过');
-  await apage.getByLabel('业务办理完成').check();
+  // click, then wait for the state: Playwright's check() reads the state
+  // right after the click, before antd's form store has re-rendered the
+  // controlled box on a loaded machine ("did not change its state").
+  const done = apage.getByLabel('业务办理完成');
+  await done.click();
+  await apage.waitForFunction((el) => el.checked, await done.elementHandle(), { timeout: T });
   await apage.getByRole('combobox', { name: '客户标签' }).click();
   await apage.keyboard.type('VIP客户');
   await apage.keyboard.press('Enter');

@@ -86,8 +86,8 @@ export default function Desk() {
   useEffect(() => () => teardown(), []);
 
   // Ringing: a two-tone ring every 1.5 s (WebAudio), the customer's
-  // previous records (an agent sees its own records; the API has no
-  // customer filter, so they are filtered here) and a live wait clock.
+  // previous records (the API's customer filter; an agent sees its own
+  // records) and a live wait clock.
   useEffect(() => {
     if (!ringing) { setHistory(null); return; }
     const ring = () => { beep(440, 350, 0.12); setTimeout(() => beep(480, 350, 0.12), 400); };
