@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/witness-media/witness/internal/testkit/miniotest"
 )
 
 func testFile(t *testing.T, n int) string {
@@ -59,64 +58,17 @@ func TestLocalUploadVerifies(t *testing.T) {
 	}
 }
 
-// startMinIO runs a real MinIO server (built by deploy/setup.sh; AGPL, a
-// test dependency only, never imported) on a random loopback port.
+// startMinIO runs a real MinIO server on a random loopback port.
 func startMinIO(t *testing.T) (endpoint string, stop func()) {
 	t.Helper()
-	bin, err := exec.LookPath("minio")
-	if err != nil {
-		home, _ := os.UserHomeDir()
-		for _, p := range []string{filepath.Join(os.Getenv("GOPATH"), "bin", "minio"), filepath.Join(home, "go", "bin", "minio")} {
-			if _, err := os.Stat(p); err == nil {
-				bin = p
-			}
-		}
-	}
-	if bin == "" {
-		t.Skip("MinIO tests skipped: no minio binary on PATH or in ~/go/bin (deploy/setup.sh installs it: GOFLAGS= go install github.com/minio/minio@latest)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	endpoint = l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "server", "--quiet", "--address", endpoint, "--console-address", "127.0.0.1:0", t.TempDir())
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER=witness", "MINIO_ROOT_PASSWORD=witness-secret-1", "MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	var logBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop = func() {
-		if !stopped {
-			stopped = true
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}
-	t.Cleanup(stop)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + endpoint + "/minio/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return endpoint, stop
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("minio did not become ready: %s", logBuf.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	endpoint = miniotest.FreeAddr(t)
+	return endpoint, miniotest.StartAt(t, endpoint)
 }
 
 func TestS3MinIO(t *testing.T) {
 	endpoint, stop := startMinIO(t)
 	ctx := context.Background()
-	s, err := NewS3(S3Options{Endpoint: endpoint, Bucket: "recordings", AccessKey: "witness", SecretKey: "witness-secret-1", Timeout: 5 * time.Second})
+	s, err := NewS3(S3Options{Endpoint: endpoint, Bucket: "recordings", AccessKey: miniotest.AccessKey, SecretKey: miniotest.SecretKey, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,7 @@
 package rtcmount
 
 import (
-	"bytes"
 	"context"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,22 +11,9 @@ import (
 	"github.com/witness-media/witness/internal/blob"
 	"github.com/witness-media/witness/internal/jobs"
 	"github.com/witness-media/witness/internal/store"
+	"github.com/witness-media/witness/internal/testkit/miniotest"
 	"github.com/witness-media/witness/signaling"
 )
-
-func minioBinary(t *testing.T) string {
-	if bin, err := exec.LookPath("minio"); err == nil {
-		return bin
-	}
-	home, _ := os.UserHomeDir()
-	for _, p := range []string{filepath.Join(os.Getenv("GOPATH"), "bin", "minio"), filepath.Join(home, "go", "bin", "minio")} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("no minio binary on PATH or in ~/go/bin (deploy/setup.sh installs it)")
-	return ""
-}
 
 // TestDeadObjectStoreKeepsAndRetries: the object store is down when a
 // room's recording is handed off. The upload jobs fail and are
@@ -38,17 +22,12 @@ func minioBinary(t *testing.T) string {
 // the file, verified, links it to the record and ends the journal.
 func TestDeadObjectStoreKeepsAndRetries(t *testing.T) {
 	needFFmpeg(t)
-	bin := minioBinary(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	endpoint := l.Addr().String()
-	l.Close() // nothing listens there: a dead object store
+	miniotest.Binary(t)               // skip now, not after the dead-store half, without one
+	endpoint := miniotest.FreeAddr(t) // nothing listens there: a dead object store
 
 	cfg := testConfig(t)
 	cfg.Control.S3.Endpoint, cfg.Control.S3.Bucket = endpoint, "recordings"
-	cfg.Control.S3.AccessKey, cfg.Control.S3.SecretKey = "witness", "witness-secret-1"
+	cfg.Control.S3.AccessKey, cfg.Control.S3.SecretKey = miniotest.AccessKey, miniotest.SecretKey
 	cfg.Control.JobMaxDeliver = 2
 	RedriveAfter = time.Second
 	t.Cleanup(func() { RedriveAfter = 2 * time.Minute })
@@ -102,22 +81,7 @@ func TestDeadObjectStoreKeepsAndRetries(t *testing.T) {
 	}
 
 	// The store comes back (empty: no bucket yet).
-	cmd := exec.Command(bin, "server", "--quiet", "--address", endpoint, "--console-address", "127.0.0.1:0", t.TempDir())
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER=witness", "MINIO_ROOT_PASSWORD=witness-secret-1", "MINIO_BROWSER=off", "MINIO_UPDATE=off")
-	var logBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitFor(t, 60*time.Second, "minio to be ready", func() bool {
-		resp, err := http.Get("http://" + endpoint + "/minio/health/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	miniotest.StartAt(t, endpoint)
 	var rec store.Record
 	waitFor(t, 120*time.Second, "the redriven upload to be linked to the record", func() bool {
 		rec, _ = e.p.DB.Record(context.Background(), store.System(), room)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -40,13 +41,29 @@ func Binary(t testing.TB) string {
 // waits until it is ready. It is stopped when the test ends.
 func Start(t testing.TB) (endpoint string) {
 	t.Helper()
-	bin := Binary(t)
+	endpoint = FreeAddr(t)
+	StartAt(t, endpoint)
+	return endpoint
+}
+
+// FreeAddr returns a loopback address nothing listens on (a dead object
+// store, until StartAt runs one there).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint = l.Addr().String()
-	l.Close()
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// StartAt runs MinIO at endpoint with an empty data dir and waits until
+// it is ready. stop kills it (a store that dies mid-test); it also runs
+// when the test ends.
+func StartAt(t testing.TB, endpoint string) (stop func()) {
+	t.Helper()
+	bin := Binary(t)
 	cmd := exec.Command(bin, "server", "--quiet", "--address", endpoint, "--console-address", "127.0.0.1:0", t.TempDir())
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+AccessKey, "MINIO_ROOT_PASSWORD="+SecretKey, "MINIO_BROWSER=off", "MINIO_UPDATE=off")
 	var logBuf bytes.Buffer
@@ -54,13 +71,15 @@ func Start(t testing.TB) (endpoint string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	var once sync.Once
+	stop = func() { once.Do(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) }
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		resp, err := http.Get("http://" + endpoint + "/minio/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return endpoint
+				return stop
 			}
 		}
 		if time.Now().After(deadline) {
