@@ -12,6 +12,8 @@ type AgentInfo struct {
 	TenantID string         `json:"tenant_id"`
 	Queues   []string       `json:"queues"`
 	Skills   map[string]int `json:"skills,omitempty"`
+	// Name is shown on supervisors' seat maps (they may not list users).
+	Name string `json:"name,omitempty"`
 }
 
 // SignIn signs an agent in (state signed_in, not yet taking calls) or
@@ -34,7 +36,7 @@ func (e *Engine) SignIn(info AgentInfo) (Agent, error) {
 	if a.TenantID != info.TenantID {
 		return Agent{}, fmt.Errorf("agent %s: %w", info.ID, ErrInvalid)
 	}
-	a.Queues, a.Skills = slices.Clone(info.Queues), info.Skills
+	a.Queues, a.Skills, a.Name = slices.Clone(info.Queues), info.Skills, info.Name
 	if a.State == StateSignedOut {
 		a.Calls = 0
 		e.setState(a, StateSignedIn, "sign in", "")

@@ -770,3 +770,30 @@ func TestBusinessCatalogue(t *testing.T) {
 	}
 	r.join("y", false, 0)
 }
+
+// TestAgentName: the name given at sign-in is in the agents list (a
+// supervisor's seat map shows it without listing users) and follows a
+// new sign-in.
+func TestAgentName(t *testing.T) {
+	r := newRig(t, []QueueConfig{q("q", LongestIdle)}, nil)
+	name := func() string {
+		for _, a := range r.e.Agents(func(string) bool { return true }) {
+			if a.ID == "a1" {
+				return a.Name
+			}
+		}
+		return "(absent)"
+	}
+	if _, err := r.e.SignIn(AgentInfo{ID: "a1", TenantID: "A", Queues: []string{"q"}, Name: "王坐席"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "王坐席" {
+		t.Fatalf("name %q", got)
+	}
+	if _, err := r.e.SignIn(AgentInfo{ID: "a1", TenantID: "A", Queues: []string{"q"}, Name: "王二"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := name(); got != "王二" {
+		t.Fatalf("name after a new sign-in %q", got)
+	}
+}

@@ -213,6 +213,7 @@ type Ticket struct {
 type Agent struct {
 	ID        string         `json:"id"`
 	TenantID  string         `json:"tenant_id"`
+	Name      string         `json:"name,omitempty"` // display name given at sign-in
 	Queues    []string       `json:"queues"`
 	Skills    map[string]int `json:"skills,omitempty"`
 	State     AgentState     `json:"state"`

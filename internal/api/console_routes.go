@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -226,7 +227,7 @@ func (s *Server) agentSignIn(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	a, err := s.eng.SignIn(console.AgentInfo{ID: c.user.ID, TenantID: c.user.TenantID, Queues: req.Queues, Skills: c.user.Skills})
+	a, err := s.eng.SignIn(console.AgentInfo{ID: c.user.ID, TenantID: c.user.TenantID, Queues: req.Queues, Skills: c.user.Skills, Name: cmp.Or(c.user.DisplayName, c.user.Username)})
 	s.audit(r.Context(), c, c.user.TenantID, "agent.sign_in", c.user.ID, nil, req, err)
 	if err != nil {
 		return err

@@ -130,8 +130,10 @@ try {
   await spage.waitForURL('**/monitor');
   const seat = spage.locator(`[data-testid="seat"][data-agent="${agent.id}"]`);
   await seat.and(spage.locator('[data-state="idle"]')).waitFor();
+  // A supervisor may not list users: the name comes with the agent's state.
+  await seat.getByText('deskagent', { exact: true }).waitFor();
   await spage.locator('[data-testid="mon-live"][data-live="1"]').waitFor();
-  step('monitor: agent idle on the seat map, event stream live');
+  step('monitor: agent idle on the seat map by name (a supervisor), event stream live');
   // Seat positions: move the first seat right; the order survives a reload.
   const order = () => spage.locator('[data-testid="seat"]').evaluateAll((els) => els.map((e) => e.dataset.agent));
   const before = await order();

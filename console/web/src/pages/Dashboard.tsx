@@ -4,7 +4,7 @@ import { api } from '../api';
 import { useStateName, useT } from '../i18n';
 import Bar from '../Chart';
 
-type Agent = { id: string; state: string; queues: string[] };
+type Agent = { id: string; name?: string; state: string; queues: string[] };
 type Ticket = { id: string; queue: string; state: string };
 type Rec = { id: string; status: string; wait_ms: number; agent_id: string; business: string };
 
@@ -45,7 +45,9 @@ export default function Dashboard() {
   // §4.3.1: calls per agent, outcomes per business, answered vs missed.
   const took = recs.filter((r) => r.agent_id && (r.status === 'in_call' || r.status === 'ended'));
   const missed = recs.filter((r) => r.status === 'abandoned' || r.status === 'timeout');
-  const perAgent = tally(took.map((r) => r.agent_id));
+  // Agents by the name they signed in with (supervisors may not list users).
+  const agentName = Object.fromEntries(agents.map((a) => [a.id, a.name || a.id]));
+  const perAgent = tally(took.map((r) => agentName[r.agent_id] || r.agent_id));
   const businesses = [...new Set(recs.map((r) => r.business || '-'))];
   const perBiz = (list: Rec[]) => businesses.map((b) => list.filter((r) => (r.business || '-') === b).length);
   const ratio = took.length + missed.length ? (100 * took.length) / (took.length + missed.length) : 0;

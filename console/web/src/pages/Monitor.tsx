@@ -6,7 +6,7 @@ import { api, sse } from '../api';
 import { useMe } from '../me';
 import { stateNames, useStateName, useT } from '../i18n';
 
-type Agent = { id: string; tenant_id: string; queues: string[]; state: string; since: string; calls: number; ticket_id?: string };
+type Agent = { id: string; tenant_id: string; name?: string; queues: string[]; state: string; since: string; calls: number; ticket_id?: string };
 type Ticket = { id: string; queue: string; state: string; customer_id: string; joined_at: string };
 type Rec = { status: string; business: string; answered_at?: string };
 type LiveAlert = { tenant: string; room: string; event: { kind: string; severity?: string; wall_time?: string; participant?: string } };
@@ -158,18 +158,18 @@ export default function Monitor() {
                 <Card size="small" data-testid="seat" data-agent={a.id} data-state={a.state}
                   style={{ borderLeft: `6px solid ${stateColors[a.state] || '#999'}`, background: (stateColors[a.state] || '#999') + '14' }}>
                   <Space direction="vertical" size={2} style={{ width: '100%' }}>
-                    <Typography.Text strong>{names[a.id] || a.id}</Typography.Text>
+                    <Typography.Text strong>{names[a.id] || a.name || a.id}</Typography.Text>
                     <Space wrap size={4}><Tag color={stateColors[a.state]} data-testid="seat-state">{sn(a.state)}</Tag>
                       <span aria-label={t('monDuration')}>{t('monDuration')} <b data-testid="seat-duration">{dur(now - new Date(a.since).getTime())}</b></span></Space>
                     <Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('deskQueue')}: {a.queues.join(', ') || '-'} · {t('monCalls')} {a.calls}{a.ticket_id ? ' · ' + a.ticket_id : ''}</Typography.Text>
                     <Space size={4}>
-                      <Button size="small" disabled={i === 0} onClick={() => move(a.id, -1)} aria-label={`${t('monMoveLeft')} ${names[a.id] || a.id}`} data-testid="seat-left">←</Button>
-                      <Button size="small" disabled={i === seats.length - 1} onClick={() => move(a.id, 1)} aria-label={`${t('monMoveRight')} ${names[a.id] || a.id}`} data-testid="seat-right">→</Button>
+                      <Button size="small" disabled={i === 0} onClick={() => move(a.id, -1)} aria-label={`${t('monMoveLeft')} ${names[a.id] || a.name || a.id}`} data-testid="seat-left">←</Button>
+                      <Button size="small" disabled={i === seats.length - 1} onClick={() => move(a.id, 1)} aria-label={`${t('monMoveRight')} ${names[a.id] || a.name || a.id}`} data-testid="seat-right">→</Button>
                     </Space>
                     <Space.Compact style={{ width: '100%' }}>
-                      <Select size="small" style={{ flex: 1 }} aria-label={`${t('monForceTo')} ${names[a.id] || a.id}`} placeholder={t('monForceTo')} value={pick[a.id]}
+                      <Select size="small" style={{ flex: 1 }} aria-label={`${t('monForceTo')} ${names[a.id] || a.name || a.id}`} placeholder={t('monForceTo')} value={pick[a.id]}
                         onChange={(v) => setPick((p) => ({ ...p, [a.id]: v }))} options={forceable.filter((s) => stateNames[s]).map((s) => ({ value: s, label: sn(s) }))} />
-                      <Button size="small" onClick={() => force(a)} disabled={!pick[a.id]} data-testid="force" aria-label={`${t('monForceState')} ${names[a.id] || a.id}`}>{t('monForceState')}</Button>
+                      <Button size="small" onClick={() => force(a)} disabled={!pick[a.id]} data-testid="force" aria-label={`${t('monForceState')} ${names[a.id] || a.name || a.id}`}>{t('monForceState')}</Button>
                     </Space.Compact>
                   </Space>
                 </Card>
