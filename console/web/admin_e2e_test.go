@@ -119,7 +119,7 @@ func TestBrowserAdmin(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", x.File, err)
 		}
-		sheet := map[string]string{"business": "业务报表", "agents": "坐席绩效", "queues": "队列报表", "branches": "网点报表"}[x.Kind]
+		sheet := map[string]string{"business": "业务报表", "agents": "坐席绩效", "queues": "队列报表", "branches": "网点报表", "concurrency": "并发资源报表"}[x.Kind]
 		if got := f.GetSheetList(); !reflect.DeepEqual(got, []string{sheet, "条件"}) {
 			t.Errorf("%s sheets %v", x.Kind, got)
 		}
@@ -162,6 +162,9 @@ func TestBrowserAdmin(t *testing.T) {
 				"agents_now": "1", "idle_now": "1", "waiting_now": "0"}},
 			"branches": {"e2e-bank": {"calls": "2", "answered": "1", "missed": "1", "avg_rating": "5", "agents_now": "1"}, "province": {"calls": "0"}},
 			"agents":   {"u-e2e-agent": {"calls": "1", "rated": "1", "avg_rating": "5", "rating_5": "1", "unrated": "0"}},
+			// One connected call: the bank's peak, and the province's with
+			// its sub-tenants.
+			"concurrency": {"e2e-bank": {"peak": "1", "calls": "1", "tree_peak": "1"}, "province": {"peak": "0", "tree_peak": "1", "tree_calls": "1"}},
 		}[x.Kind]
 		for row, cells := range want {
 			for k, v := range cells {
@@ -171,15 +174,15 @@ func TestBrowserAdmin(t *testing.T) {
 			}
 		}
 	}
-	if len(kinds) != 4 {
-		t.Errorf("exports of %v, want all four reports", kinds)
+	if len(kinds) != 5 {
+		t.Errorf("exports of %v, want all five reports", kinds)
 	}
 	// Exports are audited.
 	var au struct {
 		Entries []struct{ Action, Actor, Target string }
 	}
 	get("/api/v1/audit?action=report.export&limit=50", &au)
-	if len(au.Entries) != 4 || au.Entries[0].Actor != "admin" {
+	if len(au.Entries) != 5 || au.Entries[0].Actor != "admin" {
 		t.Errorf("report.export audit entries %+v", au.Entries)
 	}
 

@@ -39,7 +39,7 @@ type templateReq struct {
 
 func (s *Server) reportRoutes() []route {
 	return []route{
-		{Method: "GET", Path: "/api/v1/reports/{kind}", Perm: auth.PermReportRead, Summary: "Report in scope: business, agents, queues or branches (from, to: RFC 3339; tenant: that tenant and its sub-tenants; by=day for business and queues, in tz, default Asia/Shanghai)", h: s.report},
+		{Method: "GET", Path: "/api/v1/reports/{kind}", Perm: auth.PermReportRead, Summary: "Report in scope: business, agents, queues, branches or concurrency (from, to: RFC 3339; tenant: that tenant and its sub-tenants; by=day for business and queues, in tz, default Asia/Shanghai)", h: s.report},
 		{Method: "GET", Path: "/api/v1/reports/{kind}/xlsx", Perm: auth.PermReportRead, Summary: "The same report as an Excel workbook (lang=zh|en for the headers); audited", h: s.reportXLSX},
 		{Method: "GET", Path: "/api/v1/templates/catalog", Perm: auth.PermTenantRead, Summary: "Layouts, analyzers and watermark positions business templates may name", h: s.templateCatalog},
 		{Method: "GET", Path: "/api/v1/tenants/{id}/templates", Perm: auth.PermTenantRead, Summary: "A tenant's business templates", h: s.listTemplates},
@@ -51,7 +51,7 @@ func (s *Server) reportRoutes() []route {
 }
 
 // reportKinds are the reports by path name.
-var reportKinds = []string{"business", "agents", "queues", "branches"}
+var reportKinds = []string{"business", "agents", "queues", "branches", "concurrency"}
 
 // column is one report column: its JSON key and its zh/en titles.
 type column struct {
@@ -249,6 +249,39 @@ func (s *Server) buildReport(r *http.Request, c *caller) (reportTable, error) {
 			}
 			t.Rows = append(t.Rows, row)
 		}
+	case "concurrency":
+		rows, err := s.db.ConcurrencyReport(ctx, sc, f)
+		if err != nil {
+			return t, err
+		}
+		zone := f.Zone
+		if zone == nil {
+			zone, _ = time.LoadLocation("Asia/Shanghai") // the reports' default zone
+			if zone == nil {
+				zone = time.UTC
+			}
+		}
+		at := func(x time.Time) string {
+			if x.IsZero() {
+				return ""
+			}
+			return x.In(zone).Format("2006-01-02 15:04:05")
+		}
+		t.Columns = []column{{"tenant_id", "机构编号", "Tenant"}, {"name", "机构名称", "Name"}, {"level", "层级", "Level"}, {"parent_id", "上级机构", "Parent"},
+			{"quota", "并发配额", "Call quota"}, {"peak", "本机构峰值并发", "Peak concurrent calls"}, {"peak_at", "峰值时间", "Peak at"},
+			{"peak_pct", "峰值占配额(%)", "Peak of quota (%)"}, {"calls", "本机构通话数", "Calls"}, {"talk_min", "本机构通话时长(分)", "Call time (min)"},
+			{"tree_peak", "含下级峰值并发", "Peak incl. sub-tenants"}, {"tree_peak_at", "含下级峰值时间", "Peak incl. sub-tenants at"},
+			{"tree_calls", "含下级通话数", "Calls incl. sub-tenants"}, {"tree_talk_min", "含下级通话时长(分)", "Call time incl. sub-tenants (min)"}}
+		mins := func(d time.Duration) float64 { return float64(int64(d.Minutes()*10+0.5)) / 10 }
+		for _, x := range rows {
+			row := map[string]any{"tenant_id": x.TenantID, "name": x.Name, "level": x.Level, "parent_id": x.ParentID, "quota": x.Quota,
+				"peak": x.Own.Peak, "peak_at": at(x.OwnPeakAt), "peak_pct": 0.0, "calls": x.OwnCalls, "talk_min": mins(x.Own.Talk),
+				"tree_peak": x.Tree.Peak, "tree_peak_at": at(x.TreePeakAt), "tree_calls": x.TreeCalls, "tree_talk_min": mins(x.Tree.Talk)}
+			if x.Quota > 0 {
+				row["peak_pct"] = pct(float64(x.Own.Peak) / float64(x.Quota))
+			}
+			t.Rows = append(t.Rows, row)
+		}
 	}
 	if t.Rows == nil {
 		t.Rows = []map[string]any{}
@@ -344,6 +377,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, c *caller) error
 // sheetNames are the workbook's sheet names by report and language.
 var sheetNames = map[string][2]string{
 	"business": {"业务报表", "Business"}, "agents": {"坐席绩效", "Agents"}, "queues": {"队列报表", "Queues"}, "branches": {"网点报表", "Branches"},
+	"concurrency": {"并发资源报表", "Concurrency"},
 }
 
 func (s *Server) reportXLSX(w http.ResponseWriter, r *http.Request, c *caller) error {

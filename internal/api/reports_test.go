@@ -88,6 +88,13 @@ func TestReportsAPI(t *testing.T) {
 		br.Rows[0]["answer_rate"] != 50.0 || br.Rows[0]["waiting_now"] != 1.0 || br.Rows[0]["agents_now"] != 1.0 {
 		t.Errorf("branch report: %s", rows(br))
 	}
+	// ra1 and ra2 (09:00 + 60 s, 10:00 + 90 s, no end time: their talk
+	// time) never overlap: peak 1, first at 09:00 UTC = 17:00 in Shanghai.
+	cc := get("tenant_admin-A", "/api/v1/reports/concurrency?"+dayQuery())
+	if len(cc.Rows) != 1 || cc.Rows[0]["tenant_id"] != "tenA" || cc.Rows[0]["peak"] != 1.0 || cc.Rows[0]["peak_at"] != "2026-11-30 17:00:00" ||
+		cc.Rows[0]["calls"] != 2.0 || cc.Rows[0]["talk_min"] != 2.5 || cc.Rows[0]["tree_peak"] != 1.0 {
+		t.Errorf("concurrency report: %s", rows(cc))
+	}
 	if r := ag.Rows; len(r) != 1 || r[0]["rating_5"] != 1.0 || r[0]["rating_4"] != 1.0 || r[0]["rating_1"] != 0.0 || r[0]["unrated"] != 0.0 {
 		t.Errorf("agent ratings: %s", rows(ag))
 	}
@@ -144,7 +151,7 @@ func TestReportsAPI(t *testing.T) {
 	code, body := e.as("tenant_admin-A", "GET", "/api/v1/audit?action=report.export&limit=100", nil)
 	var au struct{ Entries []store.AuditEntry }
 	must(t, json.Unmarshal(body, &au))
-	if code != 200 || len(au.Entries) != 8 || au.Entries[0].Actor != "tenant_admin-A" || !strings.Contains(string(au.Entries[0].After), "rows") {
+	if code != 200 || len(au.Entries) != 2*len(reportKinds) || au.Entries[0].Actor != "tenant_admin-A" || !strings.Contains(string(au.Entries[0].After), "rows") {
 		t.Errorf("export audit: %d %d entries %s", code, len(au.Entries), body)
 	}
 }

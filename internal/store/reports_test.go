@@ -246,3 +246,64 @@ func TestTemplatesAndAuditPage(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrencyReport: peaks of overlapping calls per tenant and with
+// its sub-tenants, clipped to the period; a call still going counts up to
+// now; calls that end as another is answered do not overlap.
+func TestConcurrencyReport(t *testing.T) {
+	backends(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		tree(t, db)
+		day := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+		at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+		db.SetClock(func() time.Time { return at(11, 0) })
+		ta, _ := db.Tenant(ctx, System(), "A")
+		ta.Settings.Quotas.MaxCalls = 4
+		must(t, db.UpdateTenant(ctx, System(), ta))
+		for i, c := range []struct {
+			tenant, status string
+			from, to       time.Time
+		}{
+			{"A", "ended", at(9, 0), at(9, 10)},
+			{"A", "ended", at(9, 5), at(9, 20)},
+			{"A", "ended", at(9, 20), at(9, 30)}, // answered as the previous ends
+			{"A1", "ended", at(9, 6), at(9, 8)},
+			{"B", "ended", at(9, 6), at(9, 9)},
+			{"A1", "in_call", at(10, 30), time.Time{}}, // still connected at 11:00
+			{"A", "abandoned", time.Time{}, time.Time{}},
+		} {
+			r := Record{ID: fmt.Sprint("cc", i), TenantID: c.tenant, Status: c.status, QueuedAt: c.from, AnsweredAt: c.from, EndedAt: c.to}
+			if !c.to.IsZero() {
+				r.TalkMS = c.to.Sub(c.from).Milliseconds()
+			}
+			must(t, db.PutRecord(ctx, System(), r))
+		}
+		rows, err := db.ConcurrencyReport(ctx, scope(t, db, "P"), ReportFilter{From: day, To: day.Add(24 * time.Hour)})
+		must(t, err)
+		by := map[string]ConcurrencyRow{}
+		for _, r := range rows {
+			by[r.TenantID] = r
+		}
+		check := func(id string, own, tree int, ownAt, treeAt time.Time, ownMin, treeMin float64, quota int) {
+			t.Helper()
+			r, ok := by[id]
+			if !ok {
+				t.Fatalf("no row for %s", id)
+			}
+			if r.Own.Peak != own || r.Tree.Peak != tree || !r.OwnPeakAt.Equal(ownAt) || !r.TreePeakAt.Equal(treeAt) ||
+				r.Own.Talk.Minutes() != ownMin || r.Tree.Talk.Minutes() != treeMin || r.Quota != quota {
+				t.Errorf("%s: %+v", id, r)
+			}
+		}
+		check("A", 2, 3, at(9, 5), at(9, 6), 35, 67, 4) // A1's 9:06 call adds to A's tree; A1's 30 live minutes too
+		check("A1", 1, 1, at(9, 6), at(9, 6), 32, 32, 0)
+		check("P", 0, 4, time.Time{}, at(9, 6), 0, 70, 0)
+		check("B", 1, 1, at(9, 6), at(9, 6), 3, 3, 0)
+		// A bank sees itself and its branch only; a period clips the calls.
+		rows, err = db.ConcurrencyReport(ctx, scope(t, db, "A"), ReportFilter{From: at(9, 12), To: at(10, 0)})
+		must(t, err)
+		if len(rows) != 2 || rows[0].TenantID != "A" || rows[0].Own.Peak != 1 || rows[0].Own.Talk != 18*time.Minute || rows[0].OwnCalls != 2 {
+			t.Errorf("A from 9:12 to 10:00: %+v", rows)
+		}
+	})
+}

@@ -259,7 +259,7 @@ try {
   await page.goto(base + '/reports');
   await page.getByTestId('reports').waitFor();
   page.on('request', (r) => { if (r.url().includes('/xlsx?')) out.lastExportURL = r.url(); });
-  for (const kind of ['business', 'agents', 'queues', 'branches']) {
+  for (const kind of ['business', 'agents', 'queues', 'branches', 'concurrency']) {
     await page.getByTestId('rp-tab-' + kind).click();
     await page.getByTestId('rp-table-' + kind).locator('tbody tr.ant-table-row').first().waitFor();
     let px = 0;

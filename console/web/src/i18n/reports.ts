@@ -9,6 +9,7 @@ export default {
   rp_agents: ['坐席绩效', 'Agent KPI'],
   rp_queues: ['队列报表', 'Queues'],
   rp_branches: ['网点报表', 'Branches'],
+  rp_concurrency: ['并发资源报表', 'Concurrency'],
   rpGrouping: ['统计口径', 'Grouping'],
   rpTotal: ['汇总', 'Totals'],
   rpByDay: ['按天', 'By day'],

@@ -10,13 +10,14 @@ import { TenantSelect, download, useLang, useTenants } from './admin/common';
 type Column = { key: string; zh: string; en: string };
 type Report = { kind: string; columns: Column[]; rows: Record<string, any>[] };
 
-const kinds = ['business', 'agents', 'queues', 'branches'] as const;
+const kinds = ['business', 'agents', 'queues', 'branches', 'concurrency'] as const;
 // What each report charts: the label column and the series columns.
 const charts: Record<string, { label: string[]; series: string[] }> = {
   business: { label: ['day', 'business', 'channel'], series: ['calls', 'answered', 'abandoned', 'missed'] },
   agents: { label: ['name'], series: ['calls', 'rated', 'rating_5'] },
   queues: { label: ['day', 'tenant_id', 'queue'], series: ['offered', 'answered', 'abandoned', 'timeout'] },
   branches: { label: ['name'], series: ['calls', 'answered', 'missed'] },
+  concurrency: { label: ['name'], series: ['peak', 'tree_peak'] },
 };
 const byDayKinds = ['business', 'queues'];
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
