@@ -254,13 +254,7 @@ func (s *Server) buildReport(r *http.Request, c *caller) (reportTable, error) {
 		if err != nil {
 			return t, err
 		}
-		zone := f.Zone
-		if zone == nil {
-			zone, _ = time.LoadLocation("Asia/Shanghai") // the reports' default zone
-			if zone == nil {
-				zone = time.UTC
-			}
-		}
+		zone := f.Location()
 		at := func(x time.Time) string {
 			if x.IsZero() {
 				return ""

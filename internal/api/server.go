@@ -393,8 +393,6 @@ func (s *Server) checkTicketToken(r *http.Request, ticketID string) error {
 	return nil
 }
 
-// audit appends an audit entry for an action by c; failures to audit are
-// logged loudly but do not undo the action already done.
 // auditedDone audits a change and answers 204 No Content when it
 // succeeded; a failure is audited too and returned for the error mapping.
 func (s *Server) auditedDone(w http.ResponseWriter, ctx context.Context, c *caller, tenantID, action, target string, before, after any, err error) error {
@@ -406,6 +404,8 @@ func (s *Server) auditedDone(w http.ResponseWriter, ctx context.Context, c *call
 	return nil
 }
 
+// audit appends an audit entry for an action by c; failures to audit are
+// logged loudly but do not undo the action already done.
 func (s *Server) audit(ctx context.Context, c *caller, tenantID, action, target string, before, after any, err error) {
 	result := "ok"
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -26,18 +27,24 @@ type ReportFilter struct {
 	Zone     *time.Location
 }
 
+// Location is the zone the report's days and times are in: Zone, else
+// Asia/Shanghai (UTC where the zone database lacks it).
+func (f ReportFilter) Location() *time.Location {
+	if f.Zone != nil {
+		return f.Zone
+	}
+	if z, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return z
+	}
+	return time.UTC
+}
+
 // dayExpr is the SQL day number (days since 1970-01-01 in the zone) of
 // queued_at, and the function turning one back into a date. The offset
 // is an integer this code computed, written into the SQL so that both
 // databases see the same expression in SELECT and GROUP BY.
 func (f ReportFilter) dayExpr() (string, func(string) string) {
-	zone := f.Zone
-	if zone == nil {
-		zone, _ = time.LoadLocation("Asia/Shanghai")
-		if zone == nil {
-			zone = time.UTC
-		}
-	}
+	zone := f.Location()
 	at := f.From
 	if at.IsZero() {
 		at = time.Now()
@@ -515,12 +522,7 @@ func (s *DB) ConcurrencyReport(ctx context.Context, sc Scope, f ReportFilter) ([
 			evs = append(evs, ev{x.from, 1}, ev{x.to, -1})
 			talk += x.to - x.from
 		}
-		slices.SortFunc(evs, func(a, b ev) int {
-			if a.at != b.at {
-				return int(max(-1, min(1, a.at-b.at)))
-			}
-			return a.d - b.d
-		})
+		slices.SortFunc(evs, func(a, b ev) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.d, b.d)) })
 		n, best, at := 0, 0, int64(0)
 		for _, e := range evs {
 			if n += e.d; n > best {
