@@ -3,10 +3,8 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,14 +135,7 @@ func TestBrowserAdmin(t *testing.T) {
 				t.Errorf("%s header %d %q, want %q", x.Kind, i, rows[0][i], c.ZH)
 			}
 			for r, row := range js.Rows {
-				want := fmt.Sprint(row[c.Key])
-				if v, ok := row[c.Key].(float64); ok {
-					want = strconv.FormatFloat(v, 'f', -1, 64)
-				}
-				got := ""
-				if i < len(rows[r+1]) {
-					got = rows[r+1][i]
-				}
+				want, got := jsonCell(row[c.Key]), sheetCell(rows, r+1, i)
 				if got != want {
 					t.Errorf("%s row %d %s: cell %q, JSON %q", x.Kind, r+1, c.Key, got, want)
 				}

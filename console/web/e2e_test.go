@@ -354,14 +354,7 @@ func TestBrowser(t *testing.T) {
 	for r, row := range rep.Rows {
 		agentRow := false
 		for i, c := range rep.Columns {
-			want := fmt.Sprint(row[c.Key])
-			if v, ok := row[c.Key].(float64); ok {
-				want = strconv.FormatFloat(v, 'f', -1, 64)
-			}
-			got := ""
-			if i < len(xrows[r+1]) {
-				got = xrows[r+1][i]
-			}
+			want, got := jsonCell(row[c.Key]), sheetCell(xrows, r+1, i)
 			// Signed-in time and the rates built on it grow while the agent
 			// is still signed in, between the export and this read.
 			live := c.Key == "logged_s" || strings.HasSuffix(c.Key, "_rate") || strings.HasPrefix(c.Key, "state_")

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +130,22 @@ func checkShots(t *testing.T, files []string, min int, dir string) {
 		}
 	}
 	t.Logf("%d screenshots in %s", len(files), dir)
+}
+
+// jsonCell is how a report's JSON value reads in its exported workbook
+// (numbers as Go writes them, without exponent or trailing zeros).
+func jsonCell(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+// sheetCell is cell i of row r of a sheet read with GetRows ("" past a
+// short row's end: excelize drops trailing empty cells).
+func sheetCell(rows [][]string, r, i int) string {
+	if i < len(rows[r]) {
+		return rows[r][i]
+	}
+	return ""
 }
